@@ -1,0 +1,57 @@
+"""The loaded, validated catalog the rest of the product reads: products by id, money formatting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from catalog.models import CatalogFile, Product, Shop
+
+# ISO 4217 minor units for the currencies where it is not 2; everything else uses 2.
+_MINOR_UNITS = {"JPY": 0, "KRW": 0, "VND": 0, "CLP": 0, "ISK": 0, "UGX": 0,
+                "BHD": 3, "KWD": 3, "OMR": 3, "JOD": 3, "TND": 3, "IQD": 3, "LYD": 3}
+_SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "INR": "₹", "NGN": "₦", "BRL": "R$"}
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A validated catalog. Build it with `catalog.loader.load_catalog` or `Catalog.from_file`."""
+
+    data: CatalogFile
+    source: str = "<memory>"
+    _by_id: dict[str, Product] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_by_id", {p.id: p for p in self.data.products})
+
+    @property
+    def shop(self) -> Shop:
+        return self.data.shop
+
+    @property
+    def products(self) -> tuple[Product, ...]:
+        return self.data.products
+
+    def __iter__(self) -> Iterator[Product]:
+        return iter(self.data.products)
+
+    def __len__(self) -> int:
+        return len(self.data.products)
+
+    def product(self, product_id: str) -> Product | None:
+        return self._by_id.get(product_id)
+
+    def categories(self) -> list[str]:
+        """Categories in the order they first appear in the file."""
+        return list(dict.fromkeys(p.category for p in self.data.products))
+
+    def format_money(self, amount: Decimal) -> str:
+        """'$12.50', '12.500 KWD': the shop's currency with its usual number of decimals."""
+        currency = self.shop.currency
+        places = _MINOR_UNITS.get(currency, 2)
+        quantum = Decimal(1).scaleb(-places)
+        rounded = amount.quantize(quantum, rounding=ROUND_HALF_UP)
+        text = f"{rounded:,.{places}f}"
+        symbol = _SYMBOLS.get(currency)
+        return f"{symbol}{text}" if symbol else f"{text} {currency}"
