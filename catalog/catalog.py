@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 from catalog.models import CatalogFile, Product, Shop
 
@@ -24,6 +25,14 @@ class Catalog:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_id", {p.id: p for p in self.data.products})
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Catalog:
+        """Load and validate a .yaml/.yml/.csv catalog; raises catalog.errors.CatalogError."""
+        # Imported here because the loader imports this module.
+        from catalog.loader import load_catalog  # noqa: PLC0415
+
+        return load_catalog(path)
 
     @property
     def shop(self) -> Shop:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -127,7 +128,9 @@ class Product(Named):
     def choice(self, choice_id: str) -> Choice | None:
         return next((c for g in self.options for c in g.choices if c.id == choice_id), None)
 
-    def unit_price(self, variant_id: str | None = None, choice_ids: tuple[str, ...] = ()) -> Decimal:
+    def unit_price(
+        self, variant_id: str | None = None, choice_ids: tuple[str, ...] = ()
+    ) -> Decimal:
         """Price of one item: the variant's price (or the product's) plus the choices' deltas."""
         variant = self.variant(variant_id)
         base = variant.price if variant is not None and variant.price is not None else self.price
@@ -154,6 +157,12 @@ class Shop(_Strict):
     hours: dict[Weekday, tuple[str, ...]] = Field(default_factory=dict)
     fulfillment: tuple[FulfillmentMode, ...] = ("pickup",)
     owner_whatsapp: str | None = Field(default=None, pattern=r"^\+?[0-9]{6,15}$")
+
+    @field_validator("fulfillment", mode="before")
+    @classmethod
+    def _one_mode(cls, value: object) -> object:
+        # `fulfillment: pickup` is as natural as `fulfillment: [pickup]`.
+        return [value] if isinstance(value, str) else value
 
     @field_validator("hours", mode="before")
     @classmethod
@@ -186,8 +195,6 @@ class Shop(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError):

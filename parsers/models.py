@@ -54,14 +54,19 @@ class Unresolved:
     reason: UnresolvedReason
     candidates: tuple[str, ...] = ()
     span: tuple[int, int] = (0, 0)
+    # For missing_variant: the product whose variant is missing (candidates are its variant ids).
+    product: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "text": self.text,
             "reason": self.reason,
             "candidates": list(self.candidates),
             "span": list(self.span),
         }
+        if self.product is not None:
+            data["product"] = self.product
+        return data
 
 
 @dataclass(frozen=True)

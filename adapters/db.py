@@ -1,0 +1,144 @@
+"""Database tables (SQLModel) and the async engine. SQLite by default, PostgreSQL to scale out.
+
+Rows are storage shapes only; the conversation and order logic works on its own value types.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import UniqueConstraint, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def utcnow() -> datetime:
+    # SQLModel's datetime columns insist on aware values and store them as UTC.
+    return datetime.now(UTC)
+
+
+class InboundMessage(SQLModel, table=True):
+    """Every message a customer sent, stored before the webhook is acknowledged."""
+
+    __tablename__ = "inbound_message"
+
+    id: int | None = Field(default=None, primary_key=True)
+    wamid: str = Field(unique=True, max_length=255)  # Meta's message id: the dedupe key
+    customer: str = Field(index=True, max_length=160)
+    phone_number_id: str = Field(default="", max_length=64)
+    type: str = Field(max_length=32)
+    sent_at: int = Field(default=0)  # the message's own timestamp (epoch seconds)
+    payload: str  # the message object plus the sender's profile name, as JSON
+    received_at: datetime = Field(default_factory=utcnow)
+    state: str = Field(default="pending", index=True, max_length=16)  # pending | done | failed
+    processed_at: datetime | None = None
+    error: str | None = None
+
+
+class StatusEvent(SQLModel, table=True):
+    """Delivery statuses of our outbound messages (sent, delivered, read, failed)."""
+
+    __tablename__ = "status_event"
+    __table_args__ = (UniqueConstraint("wamid", "status"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    wamid: str = Field(max_length=255, index=True)
+    status: str = Field(max_length=32)
+    recipient: str = Field(default="", max_length=160)
+    sent_at: int = Field(default=0)
+    error_code: int | None = None
+    payload: str
+    received_at: datetime = Field(default_factory=utcnow)
+
+
+class ConversationRow(SQLModel, table=True):
+    """One customer's conversation state (JSON), versioned for optimistic checks."""
+
+    __tablename__ = "conversation"
+
+    customer: str = Field(primary_key=True, max_length=160)
+    reply_to: str = Field(default="", max_length=64)  # phone number we answer on
+    name: str = Field(default="", max_length=200)
+    state: str = Field(default="{}")
+    version: int = Field(default=0)
+    last_inbound_at: int = Field(default=0)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class OrderRow(SQLModel, table=True):
+    """A confirmed order. `number` is what the customer and the kitchen see (#1001)."""
+
+    __tablename__ = "customer_order"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int | None = Field(default=None, unique=True, index=True)
+    customer: str = Field(index=True, max_length=160)
+    customer_name: str = Field(default="", max_length=200)
+    source_wamid: str = Field(unique=True, max_length=255)  # the confirming message: one order each
+    lines: str  # JSON list of priced lines
+    total: str  # Decimal as text: no float money anywhere
+    currency: str = Field(max_length=3)
+    fulfillment: str = Field(default="pickup", max_length=16)
+    status: str = Field(default="confirmed", max_length=16)
+    created_at: datetime = Field(default_factory=utcnow)
+
+
+class OutboxItem(SQLModel, table=True):
+    """Work to deliver after a commit: a WhatsApp message or a kitchen ticket."""
+
+    __tablename__ = "outbox"
+
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=32, index=True)  # whatsapp | kitchen
+    lane: str = Field(max_length=200, index=True)  # rows of one lane go out strictly in order
+    key: str = Field(unique=True, max_length=255)  # idempotency key
+    payload: str
+    state: str = Field(default="pending", index=True, max_length=16)  # pending | sent | dead
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow)
+    # A worker claims a row for a while before delivering it, so two workers (or two passes)
+    # never send the same row at once; a claim left by a crashed worker simply expires.
+    claimed_by: str | None = Field(default=None, max_length=64)
+    claimed_until: datetime | None = None
+    last_error: str | None = None
+    result: str | None = None  # e.g. the wamid WhatsApp gave the message
+    created_at: datetime = Field(default_factory=utcnow)
+    sent_at: datetime | None = None
+
+
+def async_url(url: str) -> str:
+    """Map the configured (sync-style) URL onto its async driver: sqlite -> aiosqlite."""
+    parsed = make_url(url)
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def make_engine(url: str) -> AsyncEngine:
+    engine = create_async_engine(async_url(url))
+    if engine.dialect.name == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # WAL lets readers run during a write; busy_timeout waits instead of failing on a lock.
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+async def create_tables(engine: AsyncEngine) -> None:
+    async with engine.begin() as connection:
+        await connection.run_sync(SQLModel.metadata.create_all)
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)

@@ -1,0 +1,356 @@
+"""Local Cloud API emulator: the /messages endpoint plus `/_emulator/` inspection and control.
+
+Lets a shop owner try the bot without a Meta account, and tests drive the real client against
+documented limits rather than a permissive mock. Localhost only: `/_emulator/` has no auth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hmac
+import json
+import logging
+import math
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, TypedDict
+
+from aiohttp import web
+
+from adapters.whatsapp_limits import validate_outbound
+
+log = logging.getLogger(__name__)
+
+MAX_WAIT_SECONDS: Final = 30.0
+
+# Default titles for injected errors (Graph-style wording, cosmetic only; clients key on code).
+_ERROR_TITLES: Final = {
+    1: "An unknown error occurred",
+    2: "Service temporarily unavailable",
+    4: "Application request limit reached",
+    100: "Invalid parameter",
+    190: "Invalid OAuth access token",
+    130429: "Rate limit hit",
+    131000: "Something went wrong",
+    131016: "Service unavailable",
+    131021: "Recipient cannot be sender",
+    131026: "Message undeliverable",
+    131030: "Recipient phone number not in allowed list",
+    131047: "Re-engagement message",
+    131056: "(Business Account, Consumer Account) pair rate limit hit",
+    131057: "Account in maintenance mode",
+    133010: "Phone number not registered",
+}
+_UNSUPPORTED_POST: Final = (
+    "Unsupported post request. Object with ID '{}' does not exist, cannot be loaded due to missing"
+    " permissions, or does not support this operation. Please read the Graph API documentation"
+    " at https://developers.facebook.com/docs/graph-api"
+)
+
+
+class LogEntry(TypedDict):
+    """One accepted outbound message."""
+
+    seq: int
+    id: str
+    to: str
+    payload: dict[str, Any]
+    received_at: str
+
+
+class ReadReceipt(TypedDict):
+    """One accepted mark-as-read request."""
+
+    message_id: str
+    typing: bool
+    received_at: str
+
+
+@dataclass
+class FailureRule:
+    """Makes the next `times` sends (to `to`, or to anyone) fail with a Graph error."""
+
+    code: int
+    http_status: int
+    times: int
+    to: str | None
+    message: str
+    details: str
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """What the emulator insists on; None disables the check."""
+
+    access_token: str | None
+    phone_number_id: str | None
+
+
+class EmulatorState:
+    """Everything the emulator accepted, readable from tests in-process."""
+
+    def __init__(self) -> None:
+        self.reads: list[ReadReceipt] = []
+        self.failures: list[FailureRule] = []
+        # Every hit on /messages, accepted or not: proves whether a request reached us at all.
+        self.request_count = 0
+        self._messages: dict[str, list[LogEntry]] = {}
+        self._seq = 0
+        self._changed = asyncio.Condition()
+        self._closing = False
+
+    @property
+    def last_seq(self) -> int:
+        """The seq of the newest message ever accepted (0 before the first)."""
+        return self._seq
+
+    def messages_to(self, wa_id: str) -> list[LogEntry]:
+        """Messages accepted for one recipient, oldest first; the '+' is optional."""
+        return list(self._messages.get(wa_id.lstrip("+"), []))
+
+    def select(self, to: str | None, after: int) -> list[LogEntry]:
+        """Messages with seq > after, for one recipient or all, in seq order."""
+        if to is not None:
+            pool = self._messages.get(to.lstrip("+"), [])
+        else:
+            pool = [entry for entries in self._messages.values() for entry in entries]
+        return sorted((e for e in pool if e["seq"] > after), key=lambda e: e["seq"])
+
+    async def record_message(self, wa_id: str, payload: dict[str, Any]) -> LogEntry:
+        async with self._changed:
+            self._seq += 1
+            entry = LogEntry(
+                seq=self._seq,
+                id=_new_wamid(wa_id, self._seq),
+                to=wa_id,
+                payload=payload,
+                received_at=_now(),
+            )
+            self._messages.setdefault(wa_id, []).append(entry)
+            self._changed.notify_all()
+        return entry
+
+    def record_read(self, payload: dict[str, Any]) -> ReadReceipt:
+        receipt = ReadReceipt(
+            message_id=str(payload["message_id"]),
+            typing="typing_indicator" in payload,
+            received_at=_now(),
+        )
+        self.reads.append(receipt)
+        return receipt
+
+    def take_failure(self, wa_id: str) -> FailureRule | None:
+        """Consume one use of the first failure rule matching this recipient."""
+        for rule in self.failures:
+            if rule.to is None or rule.to == wa_id:
+                rule.times -= 1
+                if rule.times <= 0:
+                    self.failures.remove(rule)
+                return rule
+        return None
+
+    async def wait_for_messages(self, to: str | None, after: int, timeout: float) -> list[LogEntry]:
+        """Long-poll: return as soon as a matching message exists, or [] after `timeout` s."""
+        found = self.select(to, after)
+        if found or timeout <= 0:
+            return found
+        async with self._changed:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self._changed.wait_for(
+                        lambda: self._closing or bool(self.select(to, after))
+                    )
+            except TimeoutError:
+                pass
+        return self.select(to, after)
+
+    async def close(self) -> None:
+        """Release every pending long-poll so that shutdown doesn't wait up to 30 s."""
+        async with self._changed:
+            self._closing = True
+            self._changed.notify_all()
+
+    def reset(self) -> None:
+        """Forget messages, reads and failure rules. seq keeps counting so pollers stay valid."""
+        self._messages.clear()
+        self.reads.clear()
+        self.failures.clear()
+        self.request_count = 0
+
+
+EMULATOR_STATE: Final = web.AppKey("emulator_state", EmulatorState)
+EMULATOR_CONFIG: Final = web.AppKey("emulator_config", EmulatorConfig)
+
+
+def create_emulator_app(
+    access_token: str | None = None, phone_number_id: str | None = None
+) -> web.Application:
+    """Build the emulator app; pass a token / phone number id to have them enforced."""
+    app = web.Application()
+    app[EMULATOR_STATE] = EmulatorState()
+    app[EMULATOR_CONFIG] = EmulatorConfig(access_token, phone_number_id)
+    app.router.add_post(r"/{version:v\d+\.\d+}/{phone_number_id}/messages", _handle_messages)
+    app.router.add_get("/_emulator/messages", _handle_list_messages)
+    app.router.add_get("/_emulator/reads", _handle_list_reads)
+    app.router.add_post("/_emulator/fail", _handle_fail)
+    app.router.add_post("/_emulator/reset", _handle_reset)
+    app.on_shutdown.append(_wake_pollers)
+    return app
+
+
+async def run_emulator(
+    host: str, port: int, access_token: str | None, phone_number_id: str | None
+) -> web.AppRunner:
+    """Start the emulator on host:port; the caller stops it with `await runner.cleanup()`."""
+    runner = web.AppRunner(create_emulator_app(access_token, phone_number_id), shutdown_timeout=5.0)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("WhatsApp Cloud API emulator listening on %s", runner.addresses)
+    return runner
+
+
+async def _handle_messages(request: web.Request) -> web.Response:
+    state = request.app[EMULATOR_STATE]
+    config = request.app[EMULATOR_CONFIG]
+    state.request_count += 1
+    if config.access_token is not None and not _authorized(request, config.access_token):
+        log.warning("emulator: rejected request with a missing or wrong access token")
+        return _graph_error(401, 190, "Invalid OAuth access token - Cannot parse access token")
+    phone_number_id = request.match_info["phone_number_id"]
+    if config.phone_number_id is not None and phone_number_id != config.phone_number_id:
+        message = _UNSUPPORTED_POST.format(phone_number_id)
+        return _graph_error(400, 100, message, error_subcode=33)
+    try:
+        payload: Any = json.loads(await request.text())
+    except ValueError:
+        return _graph_error(400, 100, "(#100) Invalid parameter", "request body is not JSON")
+    problems = validate_outbound(payload)
+    if problems:
+        log.warning("emulator: rejected invalid payload: %s", problems)
+        return _graph_error(400, 100, "(#100) Invalid parameter", "; ".join(problems))
+    if "status" in payload:
+        state.record_read(payload)
+        return web.json_response({"success": True})
+    wa_id = str(payload["to"]).lstrip("+")
+    rule = state.take_failure(wa_id)
+    if rule is not None:
+        log.info("emulator: injected failure %s for %s", rule.code, wa_id)
+        return _graph_error(rule.http_status, rule.code, rule.message, rule.details)
+    entry = await state.record_message(wa_id, payload)
+    log.info("emulator: accepted %s message #%d to %s", payload["type"], entry["seq"], wa_id)
+    return web.json_response(
+        {
+            "messaging_product": "whatsapp",
+            "contacts": [{"input": payload["to"], "wa_id": wa_id}],
+            "messages": [{"id": entry["id"]}],
+        }
+    )
+
+
+async def _handle_list_messages(request: web.Request) -> web.Response:
+    state = request.app[EMULATOR_STATE]
+    to = request.query.get("to") or None
+    try:
+        after = int(request.query.get("after", "0"))
+        wait = float(request.query.get("wait", "0"))
+    except ValueError:
+        return _control_error("'after' must be an integer and 'wait' a number of seconds")
+    if not math.isfinite(wait):
+        return _control_error("'wait' must be a finite number of seconds")
+    wait = min(max(wait, 0.0), MAX_WAIT_SECONDS)
+    entries = await state.wait_for_messages(to, after, wait)
+    return web.json_response({"messages": entries, "last_seq": state.last_seq})
+
+
+async def _handle_list_reads(request: web.Request) -> web.Response:
+    return web.json_response({"reads": request.app[EMULATOR_STATE].reads})
+
+
+async def _handle_fail(request: web.Request) -> web.Response:
+    try:
+        rule = _parse_failure(json.loads(await request.text()))
+    except ValueError as exc:
+        return _control_error(str(exc))
+    request.app[EMULATOR_STATE].failures.append(rule)
+    log.info(
+        "emulator: next %d send(s) to %s fail with %d", rule.times, rule.to or "anyone", rule.code
+    )
+    return web.json_response({"queued": len(request.app[EMULATOR_STATE].failures)})
+
+
+async def _handle_reset(request: web.Request) -> web.Response:
+    request.app[EMULATOR_STATE].reset()
+    return web.json_response({"ok": True})
+
+
+async def _wake_pollers(app: web.Application) -> None:
+    await app[EMULATOR_STATE].close()
+
+
+def _parse_failure(body: Any) -> FailureRule:
+    if not isinstance(body, dict):
+        raise ValueError("body must be a JSON object like {'code': 131000}")
+    code = _int_field(body, "code", None)
+    http_status = _int_field(body, "http_status", 400)
+    times = _int_field(body, "times", 1)
+    if not 400 <= http_status <= 599:
+        raise ValueError("'http_status' must be 400-599")
+    if times < 1:
+        raise ValueError("'times' must be at least 1")
+    to = body.get("to")
+    if to is not None and not isinstance(to, str):
+        raise ValueError("'to' must be a wa_id string")
+    title = _ERROR_TITLES.get(code, "Injected error")
+    message = body.get("message", f"(#{code}) {title}")
+    details = body.get("details", f"{title} (injected by the emulator)")
+    if not isinstance(message, str) or not isinstance(details, str):
+        raise ValueError("'message' and 'details' must be strings")
+    return FailureRule(code, http_status, times, to.lstrip("+") if to else None, message, details)
+
+
+def _int_field(body: dict[str, Any], name: str, default: int | None) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValueError(f"'{name}' must be an integer")
+    return value
+
+
+def _authorized(request: web.Request, token: str) -> bool:
+    given = request.headers.get("Authorization", "")
+    return hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+
+def _graph_error(
+    http_status: int,
+    code: int,
+    message: str,
+    details: str | None = None,
+    error_subcode: int | None = None,
+) -> web.Response:
+    error: dict[str, Any] = {"message": message, "type": "OAuthException", "code": code}
+    if error_subcode is not None:
+        error["type"] = "GraphMethodException"
+        error["error_subcode"] = error_subcode
+    if details is not None:
+        error["error_data"] = {"messaging_product": "whatsapp", "details": details}
+    error["fbtrace_id"] = "A" + secrets.token_urlsafe(16).replace("-", "x").replace("_", "y")
+    return web.json_response({"error": error}, status=http_status)
+
+
+def _control_error(message: str) -> web.Response:
+    return web.json_response({"error": message}, status=400)
+
+
+def _new_wamid(wa_id: str, seq: int) -> str:
+    # Same layout as real wamids (base64 of a small binary record holding the recipient and a
+    # message key); seq in the key makes every id unique for the life of the process.
+    key = f"{seq:08X}{secrets.token_hex(5).upper()}".encode()
+    number = wa_id.encode()
+    raw = b"\x1c\x18" + bytes([len(number)]) + number + b"\x15\x02\x00\x11\x18"
+    return "wamid." + base64.b64encode(raw + bytes([len(key)]) + key + b"\x00").decode()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")

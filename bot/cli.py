@@ -1,0 +1,167 @@
+"""`orderbot` command line: serve, demo, emulator, chat, parse, catalog check."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from bot.config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", True) else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        code: int = args.run(args)
+    except KeyboardInterrupt:
+        code = 130
+    return code
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="orderbot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the webhook server")
+    serve.add_argument("--host", help="overrides ORDERBOT_HOST")
+    serve.add_argument("--port", type=int, help="overrides ORDERBOT_PORT")
+    serve.set_defaults(run=_serve)
+
+    demo = commands.add_parser("demo", help="server + WhatsApp emulator + kitchen printer, locally")
+    demo.set_defaults(run=_demo)
+
+    emulator = commands.add_parser("emulator", help="run the local WhatsApp Cloud API emulator")
+    emulator.add_argument("--host", default="127.0.0.1")
+    emulator.add_argument("--port", type=int, default=8081)
+    emulator.set_defaults(run=_emulator)
+
+    chat = commands.add_parser("chat", help="talk to the bot as a customer, in this terminal")
+    chat.add_argument("--server", default=None, help="webhook URL (default: the demo's)")
+    chat.add_argument("--emulator", default=None, help="emulator URL (default: the demo's)")
+    chat.add_argument("--phone", default="15550002222", help="your pretend WhatsApp number")
+    chat.add_argument("--name", default="Alex Buyer", help="your pretend profile name")
+    chat.set_defaults(run=_chat)
+
+    parse = commands.add_parser("parse", help="parse order text against a catalog, print JSON")
+    parse.add_argument("--catalog", required=True, type=Path)
+    parse.add_argument("--jsonl", action="store_true", help="one message per stdin line")
+    parse.add_argument("text", nargs="?")
+    parse.set_defaults(run=_parse, verbose=False)
+
+    catalog = commands.add_parser("catalog", help="catalog tools")
+    catalog_commands = catalog.add_subparsers(dest="catalog_command", required=True)
+    check = catalog_commands.add_parser("check", help="validate a catalog file")
+    check.add_argument("file", type=Path)
+    check.set_defaults(run=_catalog_check, verbose=False)
+    return parser
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in error.errors(include_input=False))
+        raise SystemExit(f"orderbot: configuration error: {problems}") from None
+
+
+def _serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from bot.app import create_app
+    from catalog.errors import CatalogError
+
+    settings = load_settings()
+    missing = settings.missing_for_serve()
+    if missing:
+        print(f"orderbot: cannot start: set {', '.join(missing)} (environment variable or "
+              "orderbot.toml). For a local try-out without WhatsApp, run `make demo`.",
+              file=sys.stderr)
+        return 2
+    try:
+        app = create_app(settings)
+    except CatalogError as error:
+        print(f"orderbot: cannot start: the catalog {settings.catalog_path} has problems:",
+              file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    web.run_app(app, host=args.host or settings.host, port=args.port or settings.port,
+                print=None)
+    return 0
+
+
+def _demo(_args: argparse.Namespace) -> int:
+    from bot.demo import run_demo
+
+    asyncio.run(run_demo())
+    return 0
+
+
+def _emulator(args: argparse.Namespace) -> int:
+    from adapters.whatsapp_emulator import run_emulator
+
+    settings = load_settings()
+
+    async def forever() -> None:
+        runner = await run_emulator(args.host, args.port, settings.secret("access_token") or None,
+                                    settings.phone_number_id)
+        print(f"WhatsApp Cloud API emulator on http://{args.host}:{args.port}")
+        try:
+            await asyncio.Event().wait()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(forever())
+    return 0
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from bot.chat import run_chat
+
+    return asyncio.run(run_chat(load_settings(), args.server, args.emulator, args.phone,
+                                args.name))
+
+
+def _parse(args: argparse.Namespace) -> int:
+    from catalog.errors import CatalogError
+    from catalog.loader import load_catalog
+    from parsers import OrderParser
+
+    try:
+        parser = OrderParser(load_catalog(args.catalog))
+    except CatalogError as error:
+        for problem in error.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    if args.jsonl:
+        for line in sys.stdin:
+            print(json.dumps(parser.parse(line.rstrip("\n")).to_json(), ensure_ascii=False),
+                  flush=True)
+        return 0
+    if args.text is None:
+        print("orderbot parse: give the TEXT to parse, or --jsonl to read stdin", file=sys.stderr)
+        return 2
+    print(json.dumps(parser.parse(args.text).to_json(), ensure_ascii=False))
+    return 0
+
+
+def _catalog_check(args: argparse.Namespace) -> int:
+    from catalog.check import check_catalog_file
+
+    code, report = check_catalog_file(args.file)
+    print(report)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Settings: one typed object read from the environment and, optionally, an `orderbot.toml`.
+
+The environment variable names are a public contract (README "Configuration"); nothing else in
+the code reads os.environ.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+GRAPH_API_BASE_URL = "https://graph.facebook.com/v23.0"
+SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalog" / "restaurant.yaml"
+
+# Secrets `orderbot serve` refuses to start without, by environment variable name.
+REQUIRED_FOR_SERVE = (
+    "WHATSAPP_APP_SECRET",
+    "WHATSAPP_VERIFY_TOKEN",
+    "WHATSAPP_ACCESS_TOKEN",
+    "WHATSAPP_PHONE_NUMBER_ID",
+)
+
+
+def _env(name: str) -> Any:
+    # Each field is read from exactly the documented variable name (case-insensitive).
+    return Field(validation_alias=AliasChoices(name, name.lower()))
+
+
+class Settings(BaseSettings):
+    """Everything configurable. Secrets are SecretStr so they never print."""
+
+    model_config = SettingsConfigDict(
+        toml_file="orderbot.toml", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    catalog_path: Path = Field(
+        default=SAMPLE_CATALOG, validation_alias=AliasChoices("ORDERBOT_CATALOG", "catalog")
+    )
+    database_url: str = Field(
+        default="sqlite:///orderbot.db",
+        validation_alias=AliasChoices("ORDERBOT_DATABASE_URL", "database_url"),
+    )
+    host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("ORDERBOT_HOST", "host"))
+    port: int = Field(default=8080, validation_alias=AliasChoices("ORDERBOT_PORT", "port"))
+
+    app_secret: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("WHATSAPP_APP_SECRET", "app_secret")
+    )
+    verify_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("WHATSAPP_VERIFY_TOKEN", "verify_token")
+    )
+    access_token: SecretStr | None = Field(
+        default=None, validation_alias=AliasChoices("WHATSAPP_ACCESS_TOKEN", "access_token")
+    )
+    phone_number_id: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("WHATSAPP_PHONE_NUMBER_ID", "phone_number_id"),
+    )
+    api_base_url: str = Field(
+        default=GRAPH_API_BASE_URL,
+        validation_alias=AliasChoices("WHATSAPP_API_BASE_URL", "api_base_url"),
+    )
+
+    kitchen_webhook_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ORDERBOT_KITCHEN_WEBHOOK_URL", "kitchen_webhook_url"),
+    )
+    kitchen_webhook_secret: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ORDERBOT_KITCHEN_WEBHOOK_SECRET", "kitchen_webhook_secret"),
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Explicit arguments win, then the environment, then orderbot.toml in the working dir.
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+    def missing_for_serve(self) -> list[str]:
+        """Names of the required secrets that are not set (empty strings count as missing)."""
+        values = {
+            "WHATSAPP_APP_SECRET": self.app_secret,
+            "WHATSAPP_VERIFY_TOKEN": self.verify_token,
+            "WHATSAPP_ACCESS_TOKEN": self.access_token,
+            "WHATSAPP_PHONE_NUMBER_ID": self.phone_number_id,
+        }
+        missing = []
+        for name in REQUIRED_FOR_SERVE:
+            value = values[name]
+            text = value.get_secret_value() if isinstance(value, SecretStr) else value
+            if not text:
+                missing.append(name)
+        if self.kitchen_webhook_url and not self.kitchen_webhook_secret:
+            missing.append("ORDERBOT_KITCHEN_WEBHOOK_SECRET")
+        return missing
+
+    def secret(self, name: str) -> str:
+        """The plain value of a secret field ('' when unset); only for signing and auth headers."""
+        value = getattr(self, name)
+        return value.get_secret_value() if isinstance(value, SecretStr) else ""
+
+
+class ConfigError(Exception):
+    """The settings are not usable; the message names what to set."""

@@ -1,0 +1,95 @@
+"""`make demo`: the server, the WhatsApp emulator and a kitchen printer, all on this machine.
+
+Nothing here talks to Meta: the server's Graph API base URL points at the local emulator, and
+kitchen tickets go to a small receiver that checks their signature and prints them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+
+from aiohttp import web
+
+from adapters.whatsapp_emulator import run_emulator
+from bot.app import create_app
+from bot.config import Settings
+from bot.security import signature_matches
+from bot.tickets import render_ticket_text
+
+log = logging.getLogger(__name__)
+
+# Safe local values: they only unlock the local emulator and printer started below.
+DEMO_APP_SECRET = "demo-app-secret"
+DEMO_VERIFY_TOKEN = "demo-verify-token"
+DEMO_ACCESS_TOKEN = "demo-access-token"
+DEMO_PHONE_NUMBER_ID = "100000000000001"
+DEMO_KITCHEN_SECRET = "demo-kitchen-secret"
+EMULATOR_PORT = 8081
+KITCHEN_PORT = 8082
+
+
+def demo_settings() -> Settings:
+    """The user's settings where given, the demo's safe local values for everything else."""
+    base = Settings()
+    emulator = f"http://127.0.0.1:{EMULATOR_PORT}/v23.0"
+    return Settings(
+        catalog_path=base.catalog_path,
+        database_url=base.database_url,
+        host=base.host,
+        port=base.port,
+        app_secret=DEMO_APP_SECRET,
+        verify_token=DEMO_VERIFY_TOKEN,
+        access_token=DEMO_ACCESS_TOKEN,
+        phone_number_id=DEMO_PHONE_NUMBER_ID,
+        api_base_url=emulator,
+        kitchen_webhook_url=f"http://127.0.0.1:{KITCHEN_PORT}/tickets",
+        kitchen_webhook_secret=DEMO_KITCHEN_SECRET,
+    )
+
+
+def kitchen_printer_app(secret: str) -> web.Application:
+    """Receives tickets like a kitchen system would: checks the signature, prints the ticket."""
+
+    async def receive(request: web.Request) -> web.Response:
+        body = await request.read()
+        if not signature_matches(body, request.headers.get("X-Orderbot-Signature"), secret):
+            log.warning("kitchen printer refused a ticket with a bad signature")
+            return web.json_response({"error": "bad signature"}, status=403)
+        print("\n" + render_ticket_text(json.loads(body)) + "\n", flush=True)
+        return web.json_response({"printed": True})
+
+    app = web.Application()
+    app.router.add_post("/tickets", receive)
+    return app
+
+
+async def run_demo() -> None:
+    settings = demo_settings()
+    emulator = await run_emulator("127.0.0.1", EMULATOR_PORT, DEMO_ACCESS_TOKEN,
+                                  DEMO_PHONE_NUMBER_ID)
+    printer = web.AppRunner(kitchen_printer_app(DEMO_KITCHEN_SECRET))
+    await printer.setup()
+    await web.TCPSite(printer, "127.0.0.1", KITCHEN_PORT).start()
+    server = web.AppRunner(create_app(settings))
+    await server.setup()
+    await web.TCPSite(server, settings.host, settings.port).start()
+    print(f"""
+orderbot demo is running.
+  shop catalog:      {settings.catalog_path}
+  database:          {settings.database_url}
+  webhook server:    http://{settings.host}:{settings.port}/webhook
+  WhatsApp emulator: http://127.0.0.1:{EMULATOR_PORT} (stands in for Meta's Graph API)
+  kitchen printer:   tickets are printed below in this window
+
+Now open a second terminal in this folder and run:   make chat
+Type an order such as "2 chicken shawarma and a large pepsi", then tap 1 to confirm.
+Press Ctrl+C here to stop.
+""", flush=True)
+    try:
+        await asyncio.Event().wait()
+    finally:
+        await server.cleanup()
+        await printer.cleanup()
+        await emulator.cleanup()

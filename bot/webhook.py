@@ -1,0 +1,67 @@
+"""The WhatsApp webhook endpoint: verify, authenticate, store, acknowledge, then process.
+
+Discipline (Meta retries anything but a 200 for days): a bad signature is 401/403; a body we
+cannot read at all is 400; once the messages are stored (deduplicated on wamid) we answer 200
+at once and the processor takes over in the background. If storing fails we answer 503 so Meta
+delivers again: nothing acknowledged is ever lost.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+
+from aiohttp import web
+
+from adapters import inbox
+from bot.security import signature_matches, verify_token_matches
+from bot.state import APP_STATE
+from bot.whatsapp_payloads import PayloadError, parse_notification
+
+log = logging.getLogger(__name__)
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+MAX_BODY_BYTES = 3 * 1024 * 1024  # Meta's documented maximum webhook payload
+
+
+async def verify_subscription(request: web.Request) -> web.Response:
+    """Meta's GET handshake: echo hub.challenge when the verify token matches."""
+    state = request.app[APP_STATE]
+    query = request.query
+    if query.get("hub.mode") != "subscribe" or not verify_token_matches(
+        query.get("hub.verify_token"), state.settings.secret("verify_token")
+    ):
+        log.warning("webhook verification refused (wrong mode or verify token)")
+        return web.Response(status=403, text="verification failed")
+    return web.Response(text=query.get("hub.challenge", ""), content_type="text/plain")
+
+
+async def receive_notification(request: web.Request) -> web.Response:
+    state = request.app[APP_STATE]
+    body = await request.read()
+    signature = request.headers.get(SIGNATURE_HEADER)
+    if not signature:
+        return _error(401, "missing X-Hub-Signature-256")
+    if not signature_matches(body, signature, state.settings.secret("app_secret")):
+        log.warning("webhook with a bad signature refused")
+        return _error(403, "bad signature")
+    try:
+        notification = parse_notification(json.loads(body))
+    except (ValueError, PayloadError) as error:
+        log.warning("unreadable webhook body refused: %s", error)
+        return _error(400, "body is not a WhatsApp notification")
+    try:
+        fresh = await inbox.store(state.sessions, notification.messages, notification.statuses)
+    except Exception:
+        log.exception("could not store a webhook; asking Meta to deliver it again")
+        return _error(503, "temporarily unavailable")
+    duplicates = len(notification.messages) - len(fresh)
+    if duplicates:
+        log.info("ignored %d duplicate message(s)", duplicates)
+    for customer in dict.fromkeys(message.customer for message in fresh):
+        state.processor.kick(customer)
+    return web.json_response({"received": len(fresh), "duplicates": duplicates})
+
+
+def _error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)

@@ -1,0 +1,176 @@
+"""Walks a WhatsApp Cloud API webhook body into inbound messages and status updates. Pure.
+
+Meta batches updates (several entries, changes and messages per POST), adds fields over time and
+sometimes omits `from` (username users, 2026): so we walk every level, keep each message object
+whole, and skip what we do not understand instead of failing the whole delivery.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+class PayloadError(ValueError):
+    """The body is not a WhatsApp Business Account notification at all."""
+
+
+@dataclass(frozen=True)
+class Inbound:
+    """One customer message, with what we need to route and answer it."""
+
+    wamid: str
+    customer: str  # stable key: the phone (wa_id) or, for username users, the BSUID
+    reply_to: str  # where replies go: the phone number when known, else the BSUID
+    phone_number_id: str
+    type: str
+    timestamp: int
+    name: str
+    message: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Status:
+    """A delivery status for one of our outbound messages."""
+
+    wamid: str
+    status: str
+    recipient: str
+    timestamp: int
+    error_code: int | None
+    raw: dict[str, Any]
+
+
+@dataclass
+class Notification:
+    """Everything one webhook POST carried."""
+
+    messages: list[Inbound] = field(default_factory=list)
+    statuses: list[Status] = field(default_factory=list)
+    skipped: int = 0  # items we could not read (logged, acknowledged)
+
+
+def parse_notification(body: Any) -> Notification:
+    """Walk every entry/change/message. Raises PayloadError only for a wrong envelope."""
+    if not isinstance(body, dict) or body.get("object") != "whatsapp_business_account":
+        raise PayloadError("not a whatsapp_business_account notification")
+    entries = body.get("entry")
+    if not isinstance(entries, list):
+        raise PayloadError("'entry' must be a list")
+    result = Notification()
+    for entry in entries:
+        for change in _dicts(entry.get("changes") if isinstance(entry, dict) else None):
+            value = change.get("value")
+            if change.get("field") != "messages" or not isinstance(value, dict):
+                continue  # other subscribed fields (template status, account updates...)
+            _read_value(value, result)
+    return result
+
+
+def _read_value(value: dict[str, Any], result: Notification) -> None:
+    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    phone_number_id = str(metadata.get("phone_number_id", "")) if metadata else ""
+    names = _contact_names(value.get("contacts"))
+    for message in _dicts(value.get("messages")):
+        inbound = _read_message(message, phone_number_id, names)
+        if inbound is None:
+            result.skipped += 1
+        else:
+            result.messages.append(inbound)
+    for status in _dicts(value.get("statuses")):
+        parsed = _read_status(status)
+        if parsed is None:
+            result.skipped += 1
+        else:
+            result.statuses.append(parsed)
+    for error in _dicts(value.get("errors")):
+        log.warning("WhatsApp reported an error: code=%s title=%s", error.get("code"),
+                    error.get("title"))
+
+
+def _read_message(
+    message: dict[str, Any], phone_number_id: str, names: dict[str, str]
+) -> Inbound | None:
+    wamid = message.get("id")
+    phone = message.get("from")
+    user_id = message.get("from_user_id")
+    sender = phone if isinstance(phone, str) and phone else user_id
+    if not isinstance(wamid, str) or not wamid or not isinstance(sender, str) or not sender:
+        log.warning("skipping a message without an id or sender")
+        return None
+    kind = message.get("type")
+    name = names.get(sender) or (names.get(user_id, "") if isinstance(user_id, str) else "")
+    return Inbound(
+        wamid=wamid,
+        customer=sender,
+        reply_to=sender,
+        phone_number_id=phone_number_id,
+        type=kind if isinstance(kind, str) else "unknown",
+        timestamp=_int(message.get("timestamp")),
+        name=name,
+        message=message,
+    )
+
+
+def _read_status(status: dict[str, Any]) -> Status | None:
+    wamid, state = status.get("id"), status.get("status")
+    if not isinstance(wamid, str) or not isinstance(state, str):
+        return None
+    errors = [e for e in _dicts(status.get("errors")) if isinstance(e.get("code"), int)]
+    recipient = status.get("recipient_id") or status.get("recipient_user_id") or ""
+    return Status(
+        wamid=wamid,
+        status=state,
+        recipient=str(recipient),
+        timestamp=_int(status.get("timestamp")),
+        error_code=errors[0]["code"] if errors else None,
+        raw=status,
+    )
+
+
+def _contact_names(contacts: Any) -> dict[str, str]:
+    names: dict[str, str] = {}
+    for contact in _dicts(contacts):
+        profile = contact.get("profile")
+        name = profile.get("name") if isinstance(profile, dict) else None
+        if not isinstance(name, str):
+            continue
+        for key in (contact.get("wa_id"), contact.get("user_id")):
+            if isinstance(key, str) and key:
+                names[key] = name
+    return names
+
+
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+def message_text(message: dict[str, Any]) -> str | None:
+    """The text a customer typed, if the message is a text."""
+    text = message.get("text")
+    body = text.get("body") if isinstance(text, dict) else None
+    return body if isinstance(body, str) else None
+
+
+def reply_id(message: dict[str, Any]) -> str | None:
+    """The id of the reply button or list row the customer tapped, if any."""
+    interactive = message.get("interactive")
+    if isinstance(interactive, dict):
+        for key in ("button_reply", "list_reply"):
+            reply = interactive.get(key)
+            if isinstance(reply, dict) and isinstance(reply.get("id"), str):
+                return str(reply["id"])
+    button = message.get("button")  # template quick-reply
+    if isinstance(button, dict) and isinstance(button.get("payload"), str):
+        return str(button["payload"])
+    return None

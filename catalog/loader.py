@@ -1,0 +1,232 @@
+"""Loading a catalog file (YAML or CSV) into a `Catalog`, reporting every mistake at once.
+
+Prices are written as plain numbers ("7.50"). A currency sign ("$7.50") is rejected with a
+suggestion rather than stripped: the currency is set once in the shop settings, and accepting a
+sign that disagrees with it ("€7.50" in a USD shop) would silently charge the wrong amount.
+Decimal commas ("7,50") are rejected the same way, since "1,000" could mean a thousand.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Mapping
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from catalog.catalog import Catalog
+from catalog.csv_format import parse_csv
+from catalog.errors import CatalogError, CatalogProblem, Loc, RawCatalog
+from catalog.explain import explain_error, show
+from catalog.locate import describe
+from catalog.models import CatalogFile
+from catalog.yaml_lines import parse_yaml
+
+YAML_SUFFIXES = (".yaml", ".yml")
+CSV_SUFFIXES = (".csv",)
+_TRUE = {"true", "yes", "on", "1", "y", "t"}
+# Item lists inside a product whose ids must be unique and whose names must not overlap.
+_ITEM_LISTS = (("variants", "variant"), ("ingredients", "ingredient"))
+
+
+def load_catalog(path: str | Path) -> Catalog:
+    """Read and validate a .yaml/.yml (canonical) or .csv catalog; raise CatalogError if wrong."""
+    file = Path(path)
+    try:
+        content = file.read_bytes()
+    except FileNotFoundError:
+        raise _single(file.name, "The catalog file does not exist.",
+                      f"Check the path: {file}") from None
+    except OSError as exc:
+        raise _single(file.name, f"The catalog file cannot be read ({exc.strerror}).",
+                      "Check that it is a file and that the bot may read it.") from None
+    return load_catalog_bytes(content, file.name, source=str(file))
+
+
+def load_catalog_bytes(content: bytes, name: str, source: str | None = None) -> Catalog:
+    """Validate catalog file contents; `name` (e.g. 'menu.csv') picks the format by its suffix."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in YAML_SUFFIXES + CSV_SUFFIXES:
+        raise _single(name, f"'{suffix or name}' is not a catalog file type.",
+                      "Save the catalog as .yaml (recommended) or .csv.")
+    # Building millions of small dicts and lists makes the cycle collector rescan them over and
+    # over (a third of the time on big catalogs); none of them can form a cycle worth collecting.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        raw = parse_yaml(content, name) if suffix in YAML_SUFFIXES else parse_csv(content, name)
+        return Catalog(validate(raw), source=source or name)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def validate(raw: RawCatalog) -> CatalogFile:
+    """Validate parsed data and run the checks that span products; raise with every problem."""
+    problems = list(raw.problems)
+    model: CatalogFile | None = None
+    if raw.data is not None:
+        model = _validate(raw, problems)
+    if model is None and not problems:  # only knock-on errors; should not happen, but say so
+        problems.append(CatalogProblem(raw.file, None, "", "The catalog is not valid.",
+                                       "Compare it with the sample catalog."))
+    if problems or model is None:
+        raise CatalogError(_ordered(problems))
+    return model
+
+
+def _validate(raw: RawCatalog, problems: list[CatalogProblem]) -> CatalogFile | None:
+    if not isinstance(raw.data, Mapping):
+        problems.append(CatalogProblem(
+            raw.file, raw.line_for(()), "",
+            f"The file starts with {show(raw.data)} instead of the catalog's sections.",
+            "The file needs a 'shop:' section and a 'products:' list at the top level.",
+        ))
+        return None
+    checker = _CrossChecker(raw)
+    checker.run()
+    problems += checker.problems
+    try:
+        return CatalogFile.model_validate(raw.data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            # Product-level rules (one default, unique ids) were already reported with exact lines.
+            if err["type"] == "value_error" and len(loc) == 2 and loc[1] in checker.flagged:
+                continue
+            problem = explain_error(err, raw)
+            if problem is not None:
+                problems.append(problem)
+    return None
+
+
+def _ordered(problems: list[CatalogProblem]) -> list[CatalogProblem]:
+    unique = list(dict.fromkeys(problems))
+    return sorted(unique, key=lambda p: -1 if p.line is None else p.line)
+
+
+def _single(file: str, message: str, suggestion: str) -> CatalogError:
+    return CatalogError([CatalogProblem(file, None, "", message, suggestion)])
+
+
+def normalise_name(text: str) -> str:
+    """How names are compared for clashes: case-insensitive, runs of spaces counted as one."""
+    return " ".join(text.split()).casefold()
+
+
+def _truthy(value: object) -> bool:
+    return isinstance(value, str) and value.strip().lower() in _TRUE
+
+
+class _CrossChecker:
+    """Checks pydantic cannot do per field: duplicate ids and names shared by two items."""
+
+    def __init__(self, raw: RawCatalog) -> None:
+        self.raw = raw
+        self.problems: list[CatalogProblem] = []
+        self.flagged: set[int] = set()  # products with a problem inside them reported here
+
+    def add(self, loc: Loc, message: str, suggestion: str) -> None:
+        field = describe(loc, self.raw.data, self.raw.columns)
+        self.problems.append(
+            CatalogProblem(self.raw.file, self.raw.line_for(loc), field, message, suggestion)
+        )
+
+    def run(self) -> None:
+        assert isinstance(self.raw.data, Mapping)
+        products = self.raw.data.get("products")
+        if not isinstance(products, list):
+            return
+        ids: dict[str, Loc] = {}
+        names: dict[str, tuple[str, Loc]] = {}
+        for i, product in enumerate(products):
+            if not isinstance(product, Mapping):
+                continue
+            loc: Loc = ("products", i)
+            pid = product.get("id")
+            label = pid if isinstance(pid, str) and pid else f"#{i + 1}"
+            if isinstance(pid, str) and pid in ids:
+                self.add((*loc, "id"),
+                         f"The id '{pid}' is already used by the product on line "
+                         f"{self.raw.line_for(ids[pid])}.",
+                         "Give each product its own id.")
+            elif isinstance(pid, str):
+                ids[pid] = (*loc, "id")
+            # A repeated id is usually a copied product; its names would only echo that problem.
+            for text, name_loc in [] if pid in ids and ids[pid][1] != i else _names(product, loc):
+                key = normalise_name(text)
+                other = names.setdefault(key, (label, name_loc))
+                if other[0] != label:
+                    self.add(name_loc,
+                             f'"{text}" is a name of two products: \'{other[0]}\' (line '
+                             f"{self.raw.line_for(other[1])}) and '{label}'.",
+                             f'A customer writing "{text}" could mean either; keep it on one '
+                             "product only.")
+            self._inside(product, loc, i)
+
+    def _inside(self, product: Mapping[str, object], loc: Loc, index: int) -> None:
+        before = len(self.problems)
+        for key, kind in _ITEM_LISTS:
+            items = product.get(key)
+            if isinstance(items, list):
+                self._items([((*loc, key, j), it) for j, it in enumerate(items)], kind)
+        groups = product.get("options")
+        if isinstance(groups, list):
+            choices = [((*loc, "options", g, "choices", j), item)
+                       for g, group in enumerate(groups) if isinstance(group, Mapping)
+                       for j, item in enumerate(_as_list(group.get("choices")))]
+            self._items(choices, "choice")
+        variants = _as_list(product.get("variants"))
+        defaults = [(j, v) for j, v in enumerate(variants)
+                    if isinstance(v, Mapping) and _truthy(v.get("default"))]
+        if len(defaults) > 1:
+            ids = ", ".join(f"'{v.get('id')}'" for _, v in defaults[:-1])
+            ids += f" and '{defaults[-1][1].get('id')}'"
+            every = "both" if len(defaults) == 2 else "all"
+            self.add((*loc, "variants", defaults[1][0], "default"),
+                     f"Only one variant can be the default, but {ids} {every} say "
+                     "'default: true'.",
+                     "Keep 'default: true' on one variant and remove it from the others.")
+        if len(self.problems) > before:
+            self.flagged.add(index)
+
+    def _items(self, items: list[tuple[Loc, object]], kind: str) -> None:
+        ids: dict[str, Loc] = {}
+        names: dict[str, str] = {}
+        for loc, item in items:
+            if not isinstance(item, Mapping):
+                continue
+            item_id = item.get("id")
+            if isinstance(item_id, str):
+                if item_id in ids:
+                    self.add((*loc, "id"),
+                             f"The {kind} id '{item_id}' is used twice in this product (also on "
+                             f"line {self.raw.line_for(ids[item_id])}).",
+                             f"Give each {kind} its own id.")
+                    continue
+                ids[item_id] = (*loc, "id")
+            for text, name_loc in _names(item, loc):
+                other = names.setdefault(normalise_name(text), str(item_id))
+                if other != str(item_id):
+                    self.add(name_loc,
+                             f'"{text}" is a name of two {kind}s of this product: '
+                             f"'{other}' and '{item_id}'.",
+                             f"Keep it on one {kind} only, so the bot knows which one is meant.")
+
+
+def _as_list(value: object) -> list[object]:
+    return value if isinstance(value, list) else []
+
+
+def _names(item: Mapping[str, object], loc: Loc) -> list[tuple[str, Loc]]:
+    found: list[tuple[str, Loc]] = []
+    name = item.get("name")
+    if isinstance(name, str) and name.strip():
+        found.append((name, (*loc, "name")))
+    aliases = item.get("aliases")
+    if isinstance(aliases, str) and aliases.strip():
+        found.append((aliases, (*loc, "aliases")))
+    elif isinstance(aliases, list):
+        found += [(a, (*loc, "aliases", k)) for k, a in enumerate(aliases)
+                  if isinstance(a, str) and a.strip()]
+    return found
