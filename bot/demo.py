@@ -66,6 +66,8 @@ def kitchen_printer_app(secret: str) -> web.Application:
 
 
 async def run_demo() -> None:
+    # Keep the window readable: tickets and warnings, not one line per HTTP request.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     settings = demo_settings()
     emulator = await run_emulator("127.0.0.1", EMULATOR_PORT, DEMO_ACCESS_TOKEN,
                                   DEMO_PHONE_NUMBER_ID)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.cart import PricedCart, PricedLine
 from catalog.catalog import Catalog
@@ -32,8 +33,9 @@ def build_ticket(
         "order": {
             "number": number,
             "display_number": display_number(number),
+            # The kitchen reads the shop's local time; the offset keeps it unambiguous.
             "created_at": (created_at if created_at.tzinfo else created_at.replace(tzinfo=UTC)
-                           ).isoformat(),
+                           ).astimezone(ZoneInfo(catalog.shop.timezone)).isoformat(),
             "fulfillment": fulfillment,
         },
         "shop": catalog.shop.name,

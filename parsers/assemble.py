@@ -7,7 +7,7 @@ item), or nowhere because it is chat.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from catalog.models import Product
 from parsers.catalog_index import CatalogIndex
@@ -15,11 +15,13 @@ from parsers.mentions import MAX_CANDIDATES, Mention, partial_mentions
 from parsers.message import Message
 from parsers.models import ParsedLine, ParseResult, Unresolved
 from parsers.modifiers import ModifierReader, Reading
-from parsers.pipeline import NEG, QTY, QUAL, WITH
-from parsers.segment import negated, split_region, tail_stop
+from parsers.pipeline import MULT, NEG, QTY, QUAL, SEP, WITH
+from parsers.segment import negation_before, split_clauses, split_region, tail_stop
 
 MIN_CONFIDENCE = 0.6  # below this a fuzzy guess is reported as unknown, never as a line
 IMPLIED_CONFIDENCE = 0.65  # a line whose product was never named, only its options
+ELLIPSIS_CONFIDENCE = 0.9  # "a large margherita and a medium one": named just before
+_WITH_WORDS = frozenset({"with", "w", "add", "adding", "include", "including", "plus"})
 
 
 @dataclass
@@ -30,6 +32,7 @@ class Assembly:
     message: Message
     lines: list[ParsedLine] = field(default_factory=list)
     unresolved: list[Unresolved] = field(default_factory=list)
+    _placed: list[tuple[int, int]] = field(default_factory=list)  # (end unit, product) of lines
 
     def result(self) -> ParseResult:
         return ParseResult(tuple(sorted(self.lines, key=lambda line: line.span)),
@@ -41,8 +44,17 @@ class Assembly:
         for mention in mentions:
             if kept and self._is_option_of(kept[-1], mention):
                 continue
+            if kept and self._same_name_twice(kept[-1], mention):
+                kept[-1] = replace(kept[-1], last=mention.last)  # "pizza pie": one item
+                continue
             kept.append(mention)
         return kept
+
+    def _same_name_twice(self, before: Mention, mention: Mention) -> bool:
+        units = self.message.units
+        return before.products == mention.products and all(
+            not units[i].is_word and units[i].label != SEP
+            for i in range(before.last, mention.first))
 
     def _is_option_of(self, before: Mention, mention: Mention) -> bool:
         units = self.message.units
@@ -79,28 +91,33 @@ class Assembly:
             previous_end, previous = mention.last, index
         for n, mention in enumerate(mentions):
             end = heads[n + 1] if n + 1 < len(mentions) else hi
-            stop = tail_stop(self.message, mention.last, end,
-                             self.catalog.modifiers(mention.products[0]))
-            orphans.append((stop, end))
-            self._item(mention, heads[n], stop)
+            orphans.append((self._item(mention, heads[n], end), end))
         if not mentions:
             orphans.append((lo, hi))
         for first, last in orphans:
             self._orphan(first, last, nested=nested)
 
-    def _item(self, mention: Mention, head: int, stop: int) -> None:
-        number = mention.products[0]
+    def _item(self, mention: Mention, head: int, end: int) -> int:
+        """Read the item named by `mention`; returns where its tail stops before `end`."""
+        message, number = self.message, mention.products[0]
+        index = self.catalog.modifiers(number)
+        negation = negation_before(message, 0, mention.first)
+        if negation is not None:  # "no pepsi": nothing to order; what came before is free
+            self._orphan(head, max(head, negation), nested=True)
+            return tail_stop(message, mention.last, end, index, 1)
         product = self.catalog.products[number]
-        reading = Reading()
-        reader = ModifierReader(self.message, self.catalog.modifiers(number), product)
-        reader.read(head, mention.first, reading, head=True)
-        reader.read(mention.last, stop, reading, head=False)
-        if negated(self.message, head, mention.first):
-            return  # "no pepsi": nothing to order
-        span = self._span([*reading.used, *range(mention.first, mention.last)])
-        text = self.message.text[span[0]:span[1]]
+        reader = ModifierReader(message, index)
+        base = Reading()
+        reader.read(head, mention.first, base, head=True)
+        named = [*base.used, *range(mention.first, mention.last)]
+        stop = tail_stop(message, mention.last, end, index, base.quantity or 1)
+        clauses = split_clauses(message, mention.last, stop, index, base.quantity or 1)
+        reader.read(mention.last, clauses[0] if clauses else stop, base, head=False)
+        shares = self._shares(reader, base, named, clauses, stop)
+        span = self._span([*named, *base.used, *(i for r in shares for i in r.used)])
+        text = message.text[span[0]:span[1]]
         ids = tuple(self.catalog.products[n].id for n in mention.products)
-        confidence = min(mention.confidence, reading.confidence)
+        confidence = min([mention.confidence, base.confidence, *(r.confidence for r in shares)])
         if len(ids) > 1:
             self.unresolved.append(Unresolved(text, "ambiguous", ids, span))
         elif not product.available:
@@ -108,7 +125,28 @@ class Assembly:
         elif confidence < MIN_CONFIDENCE:
             self.unresolved.append(Unresolved(text, "unknown", ids, span))
         else:
-            self._line(product, reading, confidence, span)
+            self._placed.append((mention.last, number))
+            base.quantity = (base.quantity or base.postfix_quantity or 1) - sum(
+                r.quantity or 1 for r in shares)
+            for reading in ([base] if base.quantity > 0 else []) + shares:
+                used = [*named, *reading.used] if reading is base else reading.used
+                self._line(product, reading, min(mention.confidence, reading.confidence),
+                           self._span(used))
+        return stop
+
+    def _shares(self, reader: ModifierReader, base: Reading, named: list[int],
+                clauses: list[int], stop: int) -> list[Reading]:
+        """'2 shawarmas, one large, one without garlic': one reading per clause, each starting
+        from what the whole line said."""
+        shares: list[Reading] = []
+        for first, last in zip(clauses, [*clauses[1:], stop][:len(clauses)], strict=True):
+            share = Reading(options=list(base.options), removed=list(base.removed),
+                            notes=list(base.notes), confidence=base.confidence,
+                            used=list(named))
+            reader.read(first, last, share, head=True)
+            share.variant = share.variant or base.variant
+            shares.append(share)
+        return shares
 
     def _span(self, used: list[int]) -> tuple[int, int]:
         units = self.message.units
@@ -139,32 +177,42 @@ class Assembly:
             if partial:
                 self.assemble(lo, hi, partial, nested=True)
                 return
+        previous = max((p for p in self._placed if p[0] <= lo), default=None)
+        if previous is not None and any(message.units[i].label == QTY for i in range(lo, hi)) \
+                and self.catalog.explained(message, previous[1], content, hi):
+            self._implied(lo, hi, previous[1], ELLIPSIS_CONFIDENCE)  # "... and a medium one"
+            return
         fitting = self.catalog.fitting(message, content, hi)
         if len(fitting) == 1 and fitting[0][1] >= 2:
-            self._implied(lo, hi, fitting[0][0])
+            self._implied(lo, hi, fitting[0][0], IMPLIED_CONFIDENCE)
             return
-        units = message.units
-        first = content[0]
+        span = self._orphan_span(lo, hi, content)
+        fits = [self.catalog.products[n].id for n, _ in fitting]
+        candidates = tuple(dict.fromkeys([*self.catalog.suggest(message, content), *fits]))
+        self.unresolved.append(Unresolved(message.text[span[0]:span[1]], "unknown",
+                                          candidates[:MAX_CANDIDATES], span))
+
+    def _orphan_span(self, lo: int, hi: int, content: list[int]) -> tuple[int, int]:
+        """The content words plus the rule words that belong to them: '2 lasagna', 'sushi x3',
+        'extra cheese', 'with lasagna' (but not 'i want')."""
+        units = self.message.units
+        first, last = content[0], content[-1] + 1
         while first > lo and (not units[first - 1].is_word
-                              or units[first - 1].label in (QTY, QUAL, NEG, WITH)):
-            first -= 1  # "2 lasagna", "extra cheese": the rule words belong to the text
+                              or units[first - 1].label in (QTY, QUAL, NEG)
+                              or units[first - 1].norm in _WITH_WORDS):
+            first -= 1
         while first < content[0] and units[first].marker is None:
             first += 1
-        span = (units[first].start, units[content[-1]].end)
-        candidates = tuple(self.catalog.products[n].id for n, _ in fitting[:MAX_CANDIDATES])
-        self.unresolved.append(Unresolved(
-            message.text[span[0]:span[1]], "unknown",
-            candidates or self.catalog.suggest(message, content), span))
+        while last < hi and units[last].label == MULT:
+            last += 1
+        return units[first].start, units[last - 1].end
 
-    def _implied(self, lo: int, hi: int, number: int) -> None:
-        """'a large with pepperoni and olives': no name, but the words fit one product only.
-
-        Needs two named modifiers and every content word explained; the line's confidence is
-        capped at IMPLIED_CONFIDENCE so the bot can confirm it.
-        """
+    def _implied(self, lo: int, hi: int, number: int, cap: float) -> None:
+        """A line whose product is not named but implied: by the item just before ('and a
+        medium one'), or because the options fit one product only ('a large with pepperoni
+        and olives'). Its confidence is capped so the bot can confirm it."""
         product = self.catalog.products[number]
         reading = Reading()
-        reader = ModifierReader(self.message, self.catalog.modifiers(number), product)
+        reader = ModifierReader(self.message, self.catalog.modifiers(number))
         reader.read(lo, hi, reading, head=True)
-        confidence = min(IMPLIED_CONFIDENCE, reading.confidence)
-        self._line(product, reading, confidence, self._span(reading.used))
+        self._line(product, reading, min(cap, reading.confidence), self._span(reading.used))

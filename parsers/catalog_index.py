@@ -12,7 +12,7 @@ from catalog.catalog import Catalog
 from catalog.models import Product
 from parsers.index import Lexicon, ProductIndex, name_forms, vocabulary
 from parsers.message import Message
-from parsers.modifiers import SIZE_ALIASES, ModifierIndex
+from parsers.modifier_index import SIZE_ALIASES, ModifierIndex
 
 SCAN_ALL_BELOW = 2_000  # catalogs this small may be scanned whole for a single message
 _SUGGEST_CUTOFF = 75  # rapidfuzz WRatio for "did you mean" candidates of unknown text
@@ -39,7 +39,9 @@ class CatalogIndex:
                 gc.enable()
         # Words that name options ("cheese", "large", "chicken" as a topping) cannot anchor a
         # partial product name on their own: "extra cheese" is not an order for cheese fries.
-        self.blocked = frozenset(self.lexicon.forms[w] for w in vocab.modifier_words)
+        # A word that ends a product name ("shawarma", "fries") still may.
+        self.blocked = frozenset(
+            self.lexicon.forms[w] for w in vocab.modifier_words) - self.names.heads
         self._modifiers: dict[int, ModifierIndex] = {}
         self._display = [p.name for p in self.products]
 
@@ -48,7 +50,7 @@ class CatalogIndex:
         index = self._modifiers.get(number)
         if index is None:
             # Two threads may both build it; they build equal objects and one wins. No lock.
-            index = ModifierIndex(self.products[number], self.lexicon)
+            index = ModifierIndex(self.products[number], self.lexicon, self.names.heads)
             self._modifiers[number] = index
         return index
 
@@ -60,12 +62,12 @@ class CatalogIndex:
         found: list[tuple[int, int]] = []
         for number, product in enumerate(self.products):
             if product.available:
-                named = self._explained(message, number, content, hi)
+                named = self.explained(message, number, content, hi)
                 if named:
                     found.append((number, named))
         return found
 
-    def _explained(self, message: Message, number: int, content: list[int], hi: int) -> int:
+    def explained(self, message: Message, number: int, content: list[int], hi: int) -> int:
         """How many modifiers of product `number` the content words name (0: not all are)."""
         index = self.modifiers(number)
         named = 0

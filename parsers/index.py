@@ -16,7 +16,15 @@ from rapidfuzz import fuzz
 from rapidfuzz.distance import OSA
 
 from catalog.models import Named, Product
-from parsers.normalize import NO_FUZZ, SYNONYMS, max_typos, plural_forms, singular_forms, words
+from parsers.normalize import (
+    NO_FUZZ,
+    SYNONYMS,
+    max_typos,
+    numerals,
+    plural_forms,
+    singular_forms,
+    words,
+)
 
 Key = tuple[int, ...]
 # One reading of a message word: (lemmas, similarity 0..1, how many units it spans). Usually one
@@ -27,6 +35,7 @@ Reading = tuple[Key, float, int]
 CONNECTORS = frozenset({"and", "n", "with"})
 MAX_READINGS = 3  # typo readings kept per word; more would only multiply look-ups
 _CACHE_LIMIT = 50_000
+_SHORT = 5  # words up to this long are only corrected when their first letter is right
 _ASCII_WORD = re.compile(r"[a-z]+|[0-9]+")
 
 
@@ -69,7 +78,7 @@ class Lexicon:
 
         owner: dict[str, int] = {w: i for i, w in enumerate(vocab)}
         for i, word in enumerate(vocab):
-            for form in plural_forms(word) | singular_forms(word):
+            for form in plural_forms(word) | singular_forms(word) | numerals(word):
                 other = owner.setdefault(form, i)
                 if other != i:
                     parent[find(other)] = find(i)
@@ -140,6 +149,8 @@ class Lexicon:
         scored: list[tuple[int, float, int]] = []
         for i in candidates:
             target = self.words[i]
+            if len(word) <= _SHORT and target[0] != word[0]:
+                continue  # short words keep their first letter: "wings" is not "rings"
             distance = OSA.distance(word, target, score_cutoff=limit)
             if distance <= limit:
                 scored.append((distance, -fuzz.ratio(word, target), i))
@@ -168,12 +179,14 @@ class ProductIndex:
     def __init__(self, forms: list[list[tuple[str, ...]]], lexicon: Lexicon) -> None:
         self.full: dict[Key, list[int]] = {}  # whole names -> products (several: ambiguous)
         self.partial: dict[Key, list[int]] = {}
+        self.heads: set[int] = set()  # last words of names: "shawarma", "pizza", "fries"
         self.max_len = 1
         self.sizes: tuple[int, ...] = tuple(len(f[0]) if f else 0 for f in forms)
         lemma = lexicon.forms
         for number, product_forms in enumerate(forms):
             for form in product_forms:
                 key = tuple(lemma[w] for w in form)
+                self.heads.add(key[-1])
                 self.max_len = max(self.max_len, len(key))
                 named = self.full.setdefault(key, [])
                 if number not in named:
@@ -212,7 +225,12 @@ def vocabulary(products: Iterable[Product], forms: Iterable[list[tuple[str, ...]
             found.update(form)
     modifier_words: set[str] = set()
     seen: set[tuple[str, str, tuple[str, ...]]] = set()
+    context_seen: set[str] = set()
     for product in products:
+        for text in (product.category, *(g.group for g in product.options)):
+            if text not in context_seen:  # "toppings", "drinks": filler around the product
+                context_seen.add(text)
+                found.update(name_words(text))
         named: list[Named] = [*product.variants, *product.ingredients]
         for group in product.options:
             named += group.choices

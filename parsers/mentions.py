@@ -11,10 +11,14 @@ from dataclasses import dataclass
 
 from parsers.index import Key, ProductIndex
 from parsers.message import Message, walk
+from parsers.pipeline import FILLER, NEG, QUAL, WITH
 
 # A partial name is worth at most this much, scaled up by how much of the name was given.
 PARTIAL_BASE, PARTIAL_SPAN = 0.7, 0.2
+# Several words of one product's name, in order ("tawook wrap"): nearly as good as the name.
+SUBNAME_BASE, SUBNAME_SPAN = 0.85, 0.1
 MAX_CANDIDATES = 5
+PARTIAL_MIN_SIMILARITY = 0.85
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,8 +29,8 @@ class Mention:
     last: int
     products: tuple[int, ...]
     confidence: float
-    partial: bool = False
-    total: int = 0  # how many products the words fit (partial mentions are capped lists)
+    words: int = 1  # catalog words matched: more words is a more specific name
+    skipped: int = 0  # connector words read through, which another item may own
 
 
 def full_mentions(message: Message, index: ProductIndex, lo: int, hi: int) -> list[Mention]:
@@ -38,9 +42,16 @@ def full_mentions(message: Message, index: ProductIndex, lo: int, hi: int) -> li
         for step in walk(message, i, index.max_len, hi, index.prefix):
             named = index.full.get(step.key)
             if named:
-                products = tuple(named)
-                found.append(Mention(i, step.last, products, step.confidence,
-                                     total=len(products)))
+                found.append(Mention(i, step.last, tuple(named), step.confidence,
+                                     len(step.key), step.skipped))
+                continue
+            # "tawook wrap" for "Shish Tawook Wrap": several words of one product's name only.
+            partial = index.partial.get(step.key) if len(step.key) > 1 else None
+            if partial is not None and len(partial) == 1:
+                share = len(step.key) / max(index.sizes[partial[0]], len(step.key) + 1)
+                found.append(Mention(i, step.last, (partial[0],),
+                                     step.confidence * (SUBNAME_BASE + SUBNAME_SPAN * share),
+                                     len(step.key), step.skipped))
     return _select(message, found)
 
 
@@ -49,17 +60,29 @@ def partial_mentions(message: Message, index: ProductIndex, lo: int, hi: int,
     """Parts of product names in [lo, hi); words in `blocked` (modifier words) cannot anchor."""
     found: list[Mention] = []
     for i in range(lo, hi):
-        if not message.readings[i] or not message.is_content(i):
+        if not message.readings[i] or not message.is_content(i) or _after_rule(message, lo, i):
             continue
         for step in walk(message, i, index.max_len, hi, index.prefix):
             products = index.partial.get(step.key)
-            if not products or not _distinctive(step.key, blocked):
-                continue
+            if not products or not _distinctive(step.key, blocked) \
+                    or step.confidence < PARTIAL_MIN_SIMILARITY:
+                continue  # a typo of part of a name is too weak a signal
             size = index.sizes[products[0]]
             scale = PARTIAL_BASE + PARTIAL_SPAN * min(1.0, len(step.key) / max(size, 1))
             found.append(Mention(i, step.last, tuple(products[:MAX_CANDIDATES]),
-                                 step.confidence * scale, partial=True, total=len(products)))
+                                 step.confidence * scale, len(step.key), step.skipped))
     return _select(message, found)
+
+
+def _after_rule(message: Message, lo: int, i: int) -> bool:
+    """'no peppers', 'with chicken': after these, part of a name is an option, not an item."""
+    for j in range(i - 1, lo - 1, -1):
+        unit = message.units[j]
+        if unit.marker is not None and unit.label != FILLER:
+            return unit.label in (NEG, WITH, QUAL)
+        if unit.is_word and not unit.filler:
+            return False
+    return False
 
 
 def _distinctive(key: Key, blocked: frozenset[int]) -> bool:
@@ -67,13 +90,15 @@ def _distinctive(key: Key, blocked: frozenset[int]) -> bool:
 
 
 def _select(message: Message, found: list[Mention]) -> list[Mention]:
-    """Greedy: longer text first, then higher confidence; same span and score -> ambiguous."""
+    """Greedy: more catalog words first ("diet coke" over "coke"), then fewer connectors read
+    through ("chicken burger | with cheese" over "chicken | burger with cheese"), then higher
+    confidence, then longer text. Same span and score: one ambiguous mention."""
     units = message.units
 
     def length(m: Mention) -> int:
         return units[m.last - 1].end - units[m.first].start
 
-    found.sort(key=lambda m: (-length(m), -m.confidence, m.first))
+    found.sort(key=lambda m: (-m.words, m.skipped, -m.confidence, -length(m), m.first))
     chosen: list[Mention] = []
     taken: set[int] = set()
     for mention in found:
@@ -85,7 +110,7 @@ def _select(message: Message, found: list[Mention]) -> list[Mention]:
                 merged = tuple(dict.fromkeys(same.products + mention.products))
                 chosen[chosen.index(same)] = Mention(
                     same.first, same.last, merged[:MAX_CANDIDATES], same.confidence,
-                    same.partial, max(same.total, len(merged)))
+                    same.words, same.skipped)
             continue
         taken.update(span)
         chosen.append(mention)

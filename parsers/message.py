@@ -38,7 +38,9 @@ class Message:
     def is_content(self, i: int) -> bool:
         """A word that is neither filler nor part of a rule (quantity, 'with', 'no', ...)."""
         unit = self.units[i]
-        return unit.is_word and not unit.filler and unit.marker is None
+        if not unit.is_word or unit.filler or unit.marker is not None:
+            return False
+        return not unit.norm.isdigit() or bool(self.readings[i])  # "7pm", "$4.50"
 
 
 def read_message(text: str, units: list[Unit], lexicon: Lexicon) -> Message:
@@ -65,6 +67,7 @@ class Walk:
     first: int
     last: int
     confidence: float
+    skipped: int  # connector words read through ("fish and chips", "burger with cheese")
 
 
 def _skippable(unit: Unit) -> bool:
@@ -78,10 +81,10 @@ def walk(message: Message, first: int, limit: int, hi: int,
          can_grow: Callable[[Key], bool]) -> Iterator[Walk]:
     """Every key readable from unit `first` (within [first, hi)) that `can_grow` accepts."""
     units, readings = message.units, message.readings
-    # (next unit, key so far, weighted similarity sum, weight sum)
-    stack: list[tuple[int, Key, float, float]] = [(first, (), 0.0, 0.0)]
+    # (next unit, key so far, weighted similarity sum, weight sum, connectors skipped)
+    stack: list[tuple[int, Key, float, float, int]] = [(first, (), 0.0, 0.0, 0)]
     while stack:
-        i, key, score, weight = stack.pop()
+        i, key, score, weight, skipped = stack.pop()
         for lemmas, similarity, span in readings[i]:
             grown = key + lemmas
             end = i + span
@@ -89,14 +92,15 @@ def walk(message: Message, first: int, limit: int, hi: int,
                 continue
             size = float(units[end - 1].end - units[i].start)
             total, mass = score + similarity * size, weight + size
-            yield Walk(grown, first, end, total / mass)
+            yield Walk(grown, first, end, total / mass, skipped)
             if len(grown) >= limit:
                 continue
-            j = end
+            j, words = end, skipped
             while j < hi and _skippable(units[j]) and not _is_quantity(units[j]):
+                words += units[j].is_word
                 j += 1
             if j < hi:
-                stack.append((j, grown, total, mass))
+                stack.append((j, grown, total, mass, words))
 
 
 def _is_quantity(unit: Unit) -> bool:

@@ -1,142 +1,21 @@
-"""What one product accepts around its name: variants, option choices, ingredients, and the
-reader that turns the words before/after a product ("large", "with extra cheese, no garlic")
-into a variant, chosen options, removals, notes and problems.
-"""
+"""Reading the words before and after a product ("large", "with extra cheese, no garlic",
+"cut in half") into a variant, chosen options, removals, notes and problems."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, NamedTuple
+from typing import Literal
 
-from catalog.models import Product
-from parsers.index import Key, Lexicon, name_words
-from parsers.message import Message, walk
+from parsers.message import Message
 from parsers.models import ChosenOption, Qualifier, Unresolved
-from parsers.normalize import FILLER_WORDS, NOTE_CUES
+from parsers.modifier_index import Kind, Modifier, ModifierIndex
+from parsers.normalize import NOTE_CUES
 from parsers.pipeline import FILLER, MULT, NEG, QTY, QUAL, RESET, SEP, WITH
 
-Kind = Literal["variant", "choice", "ingredient"]
 _SCOPE_ENDS = frozenset({",", "\n", ";", ".", "!", "?", "|"})
-PARTIAL_CONFIDENCE = 0.85  # "olives" for "black olives": right word, not the whole name
-_MARKER_WORDS = frozenset({"extra", "no", "light", "double", "with", "without", "add", "more"})
-# Short forms people type for sizes; added to a variant whose name is exactly that size.
-SIZE_ALIASES: dict[tuple[str, ...], tuple[str, ...]] = {
-    ("large",): ("l", "lg", "lrg", "big"),
-    ("medium",): ("m", "med", "md"),
-    ("small",): ("s", "sm", "sml"),
-    ("regular",): ("reg", "normal", "standard"),
-    ("extra", "large"): ("xl", "x large"),
-}
-
-
-@dataclass(frozen=True, slots=True)
-class Modifier:
-    kind: Kind
-    id: str
-
-
-class Match(NamedTuple):
-    """Modifiers named by units [i, last); several of one kind means ambiguous."""
-
-    modifiers: list[Modifier]
-    last: int
-    confidence: float
-    partial: bool
-
-    @property
-    def kinds(self) -> set[Kind]:
-        return {m.kind for m in self.modifiers}
-
-
-class ModifierIndex:
-    """The names of one product's variants, choices and ingredients, as lemma keys."""
-
-    def __init__(self, product: Product, lexicon: Lexicon) -> None:
-        self.keys: dict[Key, list[Modifier]] = {}
-        self.prefixes: set[Key] = set()
-        self.partial: dict[int, list[Modifier]] = {}
-        self.by_word: dict[int, list[Modifier]] = {}
-        self.lexicon = lexicon
-        for modifier, text in _names(product):
-            self._add(modifier, text, lexicon)
-        self.variant_words = frozenset(
-            lemma for key, found in self.keys.items() for lemma in key
-            if any(m.kind == "variant" for m in found))
-        self.words = frozenset(lemma for key in self.keys for lemma in key)
-        context = [g.group for g in product.options] + [product.category]
-        self.context = frozenset(
-            lemma for text in context for w in name_words(text)
-            if (lemma := lexicon.lemma(w)) is not None)
-
-    def _add(self, modifier: Modifier, text: str, lexicon: Lexicon) -> None:
-        key = tuple(lexicon.forms[w] for w in name_words(text) if w in lexicon.forms)
-        if not key:
-            return
-        found = self.keys.setdefault(key, [])
-        if modifier not in found:
-            found.append(modifier)
-        for n in range(1, len(key) + 1):
-            self.prefixes.add(key[:n])
-        for word, lemma in zip(name_words(text), key, strict=False):
-            if word in FILLER_WORDS or word in _MARKER_WORDS:
-                continue
-            targets = [self.by_word, self.partial] if len(key) > 1 else [self.by_word]
-            for target in targets:
-                listed = target.setdefault(lemma, [])
-                if modifier not in listed:
-                    listed.append(modifier)
-
-    def match(self, message: Message, i: int, hi: int) -> Match | None:
-        """The longest modifier name starting at unit i, else a partial one ('olives')."""
-        best: Match | None = None
-        for found in walk(message, i, 6, hi, self.prefixes.__contains__):
-            modifiers = self.keys.get(found.key)
-            if modifiers and (best is None or (found.last, found.confidence) > best[1:3]):
-                best = Match(modifiers, found.last, found.confidence, partial=False)
-        if best is not None:
-            return best
-        for lemmas, similarity, span in message.readings[i]:
-            partial = self.partial.get(lemmas[0]) if len(lemmas) == 1 else None
-            if partial and i + span <= hi:
-                return Match(partial, i + span, similarity * PARTIAL_CONFIDENCE, partial=True)
-        return None
-
-    def match_word(self, message: Message, i: int, hi: int) -> Match | None:
-        """`match`, but a rule word ("leave off the", "extra") beats a partial or shorter name."""
-        unit = message.units[i]
-        found = self.match(message, i, hi) if unit.is_word else None
-        marker = unit.marker
-        if found is None or marker is None or marker.label == FILLER:
-            return found
-        if found.partial or found.last < marker.last:
-            return None
-        return found
-
-    def compatible(self, message: Message, i: int) -> bool:
-        return any(lemma in self.words for lemma in message.lemmas(i))
-
-    def is_variant_word(self, message: Message, i: int) -> bool:
-        return any(lemma in self.variant_words for lemma in message.lemmas(i))
-
-    def is_context(self, message: Message, i: int) -> bool:
-        return any(lemma in self.context for lemma in message.lemmas(i))
-
-
-def _names(product: Product) -> list[tuple[Modifier, str]]:
-    found: list[tuple[Modifier, str]] = []
-    for variant in product.variants:
-        modifier = Modifier("variant", variant.id)
-        found += [(modifier, n) for n in (*variant.names(), variant.id.replace("-", " "))]
-        size = tuple(name_words(variant.name))
-        found += [(modifier, alias) for alias in SIZE_ALIASES.get(size, ())]
-    for group in product.options:
-        for choice in group.choices:
-            found += [(Modifier("choice", choice.id), n)
-                      for n in (*choice.names(), choice.id.replace("-", " "))]
-    for ingredient in product.ingredients:
-        found += [(Modifier("ingredient", ingredient.id), n)
-                  for n in (*ingredient.names(), ingredient.id.replace("-", " "))]
-    return found
+_LIST_JOINERS = frozenset({"and", "or", "&"})
+_ARTICLES = frozenset({"a", "an"})
+_QUALIFIERS: dict[str, Qualifier] = {"extra": "extra", "light": "light", "double": "double"}
 
 
 @dataclass
@@ -152,7 +31,6 @@ class Reading:
     problems: list[Unresolved] = field(default_factory=list)
     confidence: float = 1.0
     used: list[int] = field(default_factory=list)  # units that belong to the line (for span)
-    negated: bool = False  # "no pepsi": the product itself was refused
 
 
 @dataclass
@@ -168,10 +46,9 @@ class _State:
 class ModifierReader:
     """Reads units [lo, hi) around one product; `head` says they come before the name."""
 
-    def __init__(self, message: Message, index: ModifierIndex, product: Product) -> None:
+    def __init__(self, message: Message, index: ModifierIndex) -> None:
         self.message = message
         self.index = index
-        self.product = product
 
     def read(self, lo: int, hi: int, reading: Reading, head: bool) -> None:
         units = self.message.units
@@ -180,13 +57,17 @@ class ModifierReader:
         while i < hi:
             unit = units[i]
             found = self.index.match_word(self.message, i, hi)
-            if found is not None and found.partial and found.last < hi:
+            if found is not None and found.partial and not found.head \
+                    and self._qualifies_next(found.last, hi):
+                # "black beans": "black" describes the next word, it does not mean "olives"
                 following = self.index.match_word(self.message, found.last, hi)
                 if following is not None and not following.partial:
-                    i = found.last  # "black beans": an adjective of the next name, not "olives"
+                    i = found.last
                     continue
+                found = None
             if found is not None:
-                self._flush(state, reading)
+                # "with grilled chicken" (no "grilled chicken" option): a description -> note
+                self._flush(state, reading, describes=bool(state.run) and state.run[-1] == i - 1)
                 self._apply(found.modifiers, state, reading, i, found.last)
                 reading.confidence = min(reading.confidence, found.confidence)
                 state.qualifier, state.consumed = None, True
@@ -200,19 +81,31 @@ class ModifierReader:
                     state.run.append(i)  # filler inside a note ("cut it in half")
                 i += 1
                 continue
+            if state.run and marker.label == SEP and unit.norm in _LIST_JOINERS:
+                state.run.append(i)  # "without olives and feta": one note, not two
+                i += 1
+                continue
             self._flush(state, reading)
             self._rule(marker.label, marker.value, range(marker.first, marker.last), state,
                        reading, head=head, at_start=marker.first == lo)
             i = max(marker.last, i + 1)
         self._flush(state, reading)
 
+    def _qualifies_next(self, i: int, hi: int) -> bool:
+        """Is unit i (after a partial name's first word) a noun that word describes?"""
+        while i < hi and not self.message.units[i].is_word and self.message.units[i].marker \
+                is None:
+            i += 1
+        return i < hi and self.message.is_content(i)
+
     def _rule(self, label: str, value: int | str | None, span: range, state: _State,
               reading: Reading, *, head: bool, at_start: bool) -> None:
         first = span[0]
         if label == QTY and isinstance(value, int):
             if head and reading.quantity is None and not self._counts_options(span):
-                reading.quantity = value
                 reading.used.extend(span)
+                if len(span) > 1 or self.message.units[first].norm not in _ARTICLES:
+                    reading.quantity = value  # "a pepsi x2": an article does not count
             elif not head and at_start and reading.postfix_quantity is None:
                 reading.postfix_quantity = value  # "shawarma 2," (segmentation allowed it)
                 reading.used.extend(span)
@@ -225,8 +118,8 @@ class ModifierReader:
         elif label in (WITH, QUAL):
             if state.consumed:
                 state.remove = False
-            if label == QUAL and value in ("extra", "light", "double"):
-                state.qualifier = value  # type: ignore[assignment]
+            if label == QUAL and isinstance(value, str):
+                state.qualifier = _QUALIFIERS.get(value)
             state.context, state.context_start = label, first
         elif label == RESET:
             state.remove, state.qualifier, state.context = False, None, None
@@ -267,10 +160,11 @@ class ModifierReader:
         elif state.qualifier is not None:
             reading.notes.append(f"{state.qualifier} {text}")  # "extra garlic": no such option
 
-    def _flush(self, state: _State, reading: Reading) -> None:
+    def _flush(self, state: _State, reading: Reading, *, describes: bool = False) -> None:
         run, state.run = state.run, []
         units = self.message.units
-        while run and (units[run[-1]].filler or not units[run[-1]].is_word):
+        while run and (units[run[-1]].filler or not units[run[-1]].is_word
+                       or units[run[-1]].label == SEP):
             run.pop()
         if not run:
             return
@@ -282,7 +176,9 @@ class ModifierReader:
         cue = any(units[i].norm in NOTE_CUES for i in run)
         candidates = self._candidates(run)
         reading.used.extend(range(first, last))
-        if candidates and not cue:
+        if describes:
+            reading.notes.append(self.message.span_text(run[0], last))
+        elif candidates and not cue:
             reading.problems.append(self._problem(text, "unknown", candidates, first, last))
         elif state.context in (WITH, QUAL) and not state.remove and not cue:
             reading.problems.append(self._problem(text, "unknown", [], first, last))

@@ -47,8 +47,11 @@ let lets let's think guess gonna going set looking hungry rush place put start b
 im i'm id i'd ill i'll ive i've u ur pls just only maybe also that's thats it's its all lot
 day meal dinner lunchtime hope hopefully kindly quick quickly fast soon food stuff thing things
 size sized sizes piece pieces pcs pc portion portions serving servings bottle bottles can cans
-cup cups glass glasses plate plates box boxes pack packs order topping toppings drink drinks
-wants needs favor favour important sure
+cup cups glass glasses plate plates box boxes pack packs order topping toppings
+wants needs favor favour important sure ones inch inches cm w am pm
+salam salaam assalamu alaikum marhaba hola bonjour ciao shukran merci gracias habibi yalla
+wife husband son daughter kids kid children mom mum dad brother sister boyfriend girlfriend
+partner colleague colleagues family guests pickup pick takeaway takeout collection collect
 """
 FILLER_WORDS: frozenset[str] = frozenset(
     (set(STOP_WORDS) - _MEANINGFUL) | set(_CHAT.split())
@@ -139,6 +142,16 @@ def number_value(text: str) -> int | None:
         value = int(word)
         return value if 0 < value <= MAX_QUANTITY else None
     return NUMBER_WORDS.get(word)
+
+
+_DIGITS_OF = {word: str(value) for word, value in {**UNITS, **TENS}.items()}
+_WORD_OF = {digits: word for word, digits in _DIGITS_OF.items()}
+
+
+def numerals(word: str) -> set[str]:
+    """The other spelling of a small number in a name: 'seven' <-> '7' ("7 Up", "Seven Up")."""
+    other = _DIGITS_OF.get(word) or _WORD_OF.get(word)
+    return {other} if other else set()
 
 
 def plural_forms(word: str) -> set[str]:

@@ -17,13 +17,23 @@ import spacy
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.util import compile_prefix_regex, compile_suffix_regex
 
-from parsers.normalize import FILLER_WORDS, TENS, UNITS, fold, is_symbol, number_value, word_spans
+from parsers.normalize import (
+    FILLER_WORDS,
+    MAX_QUANTITY,
+    TENS,
+    UNITS,
+    fold,
+    is_symbol,
+    number_value,
+    word_spans,
+)
 
 # Marker labels. QTY/MULT carry an int, QUAL carries the qualifier name.
 QTY, MULT, QUAL, NEG, WITH, SEP, RESET, FILLER = (
     "QTY", "MULT", "QUAL", "NEG", "WITH", "SEP", "RESET", "FILLER")
 # What spaCy splits off apostrophe-less contractions; as words they would read as sizes.
 _GLUED_CLITICS = frozenset({"d", "m", "s", "ve", "ll", "re", "nt"})
+_VOCAB_LIMIT = 500_000  # strings in spaCy's vocabulary before the pipeline is rebuilt
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +115,11 @@ _FILLER_PHRASES = (
     "how are you", "as well", "for me", "for us", "on it", "on them", "on there", "on top", "in it",
     "in that", "a great", "an order", "a rush order", "an order of", "a order", "a rush",
 )
-
-
 _GLUED_TIMES = re.compile(r"^[x×*]?(\d+)[x×*]?$")
 
 
 def _quantity(texts: list[str]) -> int | None:
+    """The count a matched quantity phrase stands for ("half a dozen" -> 6), if any."""
     words = [_GLUED_TIMES.sub(r"\1", fold(t)) for t in texts]
     words = [w for w in words if w not in {"-", "of", "x", "×", "*"}]
     if not words:
@@ -131,13 +140,18 @@ def _quantity(texts: list[str]) -> int | None:
     if any(v is None for v in values):
         return None
     total = sum(v for v in values if v is not None)
-    return total if 0 < total <= 999 else None
+    return total if 0 < total <= MAX_QUANTITY else None
 
 
 class Pipeline:
     """spaCy blank("en") + Matcher/PhraseMatcher; turns text into labelled units."""
 
     def __init__(self) -> None:
+        # spaCy's tokenizer and vocab grow caches while they run; serialise access to them.
+        self._lock = threading.Lock()
+        self._build()
+
+    def _build(self) -> None:
         nlp: Any = spacy.blank("en")
         # "2shawarma" -> "2" "shawarma": the quantity is glued on in quick chat typing.
         # "x2" -> "x" "2" and "2x" -> "2" "x" so that one Matcher rule reads every multiplier.
@@ -156,20 +170,18 @@ class Pipeline:
         for qualifier, phrases in _QUALIFIERS.items():
             self._phrases.add(f"{QUAL}:{qualifier}", [nlp.make_doc(p) for p in phrases])
         self._phrases.add(FILLER, [nlp.make_doc(p) for p in _FILLER_PHRASES])
-        # spaCy's tokenizer and vocab grow caches while they run; serialise access to them.
-        self._lock = threading.Lock()
-
-    def tokenize(self, text: str) -> list[str]:
-        """The token texts of `text` (used to cut catalog names the way messages are cut)."""
-        with self._lock:
-            return [t.text for t in self._nlp.make_doc(text)]
 
     def analyze(self, text: str) -> list[Unit]:
+        """The units of `text`, each with the rule (marker) that covers it, if any."""
         with self._lock:
             doc = self._nlp.make_doc(text)
             found = [(self._nlp.vocab.strings[m], s, e) for m, s, e in self._matcher(doc)]
             found += [(self._nlp.vocab.strings[m], s, e) for m, s, e in self._phrases(doc)]
             tokens = [(t.text, t.idx, t.is_space) for t in doc]
+            if len(self._nlp.vocab.strings) > _VOCAB_LIMIT:
+                # Every new word a customer types stays in spaCy's vocabulary for good; start
+                # afresh now and then so a long-running bot does not grow without bound.
+                self._build()
         found = [m for m in found if m[0] != SEP or "\n" in tokens[m[1]][0] or not tokens[m[1]][2]]
         units, first_unit = _units(tokens)
         for label, start, end in _longest_first(found):

@@ -10,11 +10,13 @@ possible item of its own, which the caller tries to place or reports.
 from __future__ import annotations
 
 from parsers.message import Message
-from parsers.modifiers import ModifierIndex
+from parsers.modifier_index import ModifierIndex
 from parsers.normalize import NOTE_CUES
 from parsers.pipeline import MULT, NEG, QTY, QUAL, SEP, WITH
 
 _ONE = frozenset({"a", "an", "another", "single"})
+_SPLIT_AFTER = frozenset({",", ":", "-", "(", ";", "\n"})
+_LIST_JOINERS = frozenset({"and", "or", "&", "nor"})
 _VARIANT_BONUS = 0.25  # sizes lean to the front of a name ("large pepsi")
 _LIST_BONUS = 0.25  # options lean to the back once a "with"/"no" list is open
 _SEP_BONUS = 0.5
@@ -40,6 +42,9 @@ def opens_item(message: Message, i: int, hi: int, before: ModifierIndex | None,
     marker = message.units[i].marker
     if marker is None or marker.label != QTY or marker.first != i:
         return False
+    for index in (after, before):
+        if index is not None and index.match_word(message, i, hi) is not None:
+            return False  # '2 12" margheritas', 'rice 5 kg': a size of the item, not a count
     j = marker.last
     while j < hi:
         unit = message.units[j]
@@ -102,34 +107,94 @@ def split_region(message: Message, lo: int, hi: int, before: ModifierIndex | Non
     return best_k
 
 
-def tail_stop(message: Message, lo: int, hi: int, index: ModifierIndex) -> int:
+def split_clauses(message: Message, lo: int, hi: int, index: ModifierIndex,
+                  quantity: int) -> list[int]:
+    """'2 shawarmas, one large, one without garlic': where the clauses that share out the
+    line's quantity start. Empty unless they add up to at most the line's quantity."""
+    units = message.units
+    starts: list[int] = []
+    total = 0
+    for i in range(lo, hi):
+        marker = units[i].marker
+        if marker is None or marker.label != QTY or marker.first != i \
+                or not isinstance(marker.value, int) or units[i].norm in _ONE:
+            continue
+        before = _previous_meaningful(message, lo, i)
+        opens = (before is None or units[before].norm in _SPLIT_AFTER) if not starts \
+            else (before is not None and units[before].label == SEP)
+        if not opens or not _describes(message, marker.last, hi, index):
+            continue
+        starts.append(i)
+        total += marker.value
+    return starts if quantity >= 2 and total <= quantity else []
+
+
+def _previous_meaningful(message: Message, lo: int, i: int) -> int | None:
+    for j in range(i - 1, lo - 1, -1):
+        unit = message.units[j]
+        if unit.marker is not None or (unit.is_word and not unit.filler) or unit.norm in \
+                _SPLIT_AFTER:
+            return j
+    return None
+
+
+def _describes(message: Message, j: int, hi: int, index: ModifierIndex) -> bool:
+    """Does a clause go on with a size or a with/no/extra (and not straight with an option,
+    which would be 'and a thin crust')?"""
+    while j < hi and (not message.units[j].is_word or message.units[j].filler) \
+            and message.units[j].marker is None:
+        j += 1
+    if j >= hi:
+        return False
+    if message.units[j].label in (WITH, NEG, QUAL):
+        return True
+    found = index.match_word(message, j, hi)
+    return found is not None and "variant" in found.kinds
+
+
+def tail_stop(message: Message, lo: int, hi: int, index: ModifierIndex, quantity: int) -> int:
     """Where the text after a name stops describing it: a new quantity, or after a separator
     a word the product does not know (it may be another item)."""
     units = message.units
+    shares = set(split_clauses(message, lo, hi, index, quantity))
+    refusing = False  # inside "without olives and feta" every listed word is refused
     for i in range(lo, hi):
         unit = units[i]
-        if opens_item(message, i, hi, index, None) and not (
+        if i not in shares and opens_item(message, i, hi, index, None) and not (
                 i == lo and is_postfix_quantity(message, i, hi)):
             return i
-        if unit.label != SEP:
+        if unit.label in (NEG, WITH, QUAL):
+            refusing = unit.label == NEG
+        if unit.label != SEP or (refusing and unit.norm in _LIST_JOINERS):
             continue
         j = i + 1
         while j < hi and (units[j].label == SEP or not units[j].is_word
                           or (units[j].filler and units[j].marker is None)):
             j += 1
         if j < hi and message.is_content(j) and units[j].norm not in NOTE_CUES \
-                and index.match_word(message, j, hi) is None and not index.is_context(message, j):
+                and index.match_word(message, j, hi) is None and not index.is_context(message, j) \
+                and not _describes_option(message, j, hi, index):
             return j
     return hi
 
 
-def negated(message: Message, lo: int, first: int) -> bool:
-    """'no pepsi': the last meaningful unit before a name is a negation."""
+def _describes_option(message: Message, j: int, hi: int, index: ModifierIndex) -> bool:
+    """'and black olives' where only 'olives' is known: words leading into an option."""
+    while j < hi and message.is_content(j) and index.match_word(message, j, hi) is None:
+        j += 1
+    if j >= hi:
+        return False
+    found = index.match_word(message, j, hi)
+    return found is not None and not found.partial
+
+
+def negation_before(message: Message, lo: int, first: int) -> int | None:
+    """'no pepsi': where the negation of a name starts, if the name is negated."""
     units = message.units
     for i in range(first - 1, lo - 1, -1):
         unit = units[i]
-        if unit.label == NEG:
-            return True
+        if unit.label == NEG and unit.marker is not None:
+            return unit.marker.first
         if (unit.is_word and not unit.filler) or unit.label in (SEP, QTY, WITH, QUAL):
-            return False
-    return False
+            return None
+    return None

@@ -81,6 +81,7 @@ def restaurant_data() -> dict[str, Any]:
             _product("coca-cola", "Coca-Cola", "Drinks", "1.50", aliases=["coke"], **drink),
             _product("water", "Water", "Drinks", "1.00", aliases=["mineral water"]),
             _product("ayran", "Ayran", "Drinks", "1.20"),
+            _product("seven-up", "Seven Up", "Drinks", "1.50"),
             _product("baklava", "Baklava", "Desserts", "3.00", available=False),
             _product("kunafa", "Kunafa", "Desserts", "4.00", aliases=["knafeh"]),
         ],
@@ -89,3 +90,37 @@ def restaurant_data() -> dict[str, Any]:
 
 def restaurant_catalog() -> Catalog:
     return Catalog(CatalogFile.model_validate(restaurant_data()))
+
+
+def _choices(*names: str) -> list[dict[str, Any]]:
+    return [{"id": n.replace(" ", "-"), "name": n} for n in names]
+
+
+def pizza_data() -> dict[str, Any]:
+    """A pizzeria with one build-your-own pizza (sizes without a default) and sized drinks."""
+    sizes = [{"id": s, "name": s.capitalize()} for s in ("small", "medium", "large")]
+    toppings = _choices("pepperoni", "sausage", "ham", "bacon", "onions", "green peppers",
+                        "mushrooms", "black olives", "pineapple", "tuna", "chicken", "cheese")
+    drink_sizes = [{"id": "regular", "name": "Regular", "default": True},
+                   {"id": "large", "name": "Large"}]
+    return {
+        "shop": {"name": "Slice", "currency": "USD"},
+        "products": [
+            {"id": "pizza", "name": "Pizza", "aliases": ["pie"], "category": "Pizza",
+             "price": "10", "variants": sizes,
+             "options": [{"group": "Toppings", "max": 8, "choices": toppings},
+                         {"group": "Crust", "choices": _choices("thin crust", "stuffed crust")}]},
+            {"id": "coke", "name": "Coke", "category": "Drinks", "price": "2",
+             "variants": drink_sizes},
+            {"id": "diet-coke", "name": "Diet Coke", "category": "Drinks", "price": "2",
+             "variants": drink_sizes},
+            {"id": "sprite", "name": "Sprite", "category": "Drinks", "price": "2",
+             "variants": drink_sizes},
+            {"id": "dr-pepper", "name": "Dr Pepper", "aliases": ["doctor pepper"],
+             "category": "Drinks", "price": "2", "variants": drink_sizes},
+        ],
+    }
+
+
+def pizza_catalog() -> Catalog:
+    return Catalog(CatalogFile.model_validate(pizza_data()))

@@ -9,7 +9,7 @@ from parsers.models import ParseResult
 
 def small_catalog() -> Catalog:
     return Catalog(CatalogFile.model_validate({
-        "shop": {"name": "Test Grill", "currency": "USD"},
+        "shop": {"name": "Test Grill", "currency": "USD", "timezone": "America/New_York"},
         "products": [
             {"id": "chicken-shawarma", "name": "Chicken Shawarma", "category": "Wraps",
              "price": "7.50",

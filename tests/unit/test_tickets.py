@@ -22,7 +22,7 @@ def test_ticket_carries_structured_lines_and_exact_money() -> None:
     data = ticket()
     assert data["schema"] == TICKET_SCHEMA
     assert data["order"] == {"number": 1001, "display_number": "#1001",
-                             "created_at": "2026-11-27T19:30:00+00:00", "fulfillment": "pickup"}
+                             "created_at": "2026-11-27T14:30:00-05:00", "fulfillment": "pickup"}
     assert data["customer"] == {"name": "Alex Buyer", "first_name": "Alex"}
     first = data["lines"][0]  # type: ignore[index]
     assert first["product"] == "Chicken Shawarma" and first["variant"] == "Large"
