@@ -95,8 +95,10 @@ def _serve(args: argparse.Namespace) -> int:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         return 2
+    # Work acknowledged but unfinished at shutdown is picked up again on the next start, so a
+    # short grace period is enough.
     web.run_app(app, host=args.host or settings.host, port=args.port or settings.port,
-                print=None)
+                print=None, shutdown_timeout=5.0)
     return 0
 
 

@@ -13,11 +13,12 @@ from typing import Any, Literal, Protocol
 
 from bot import texts
 from bot.cart import CartLine, PricedCart, add_lines, price_cart
+from bot.clarify import PendingChoice, Question, apply_answer, ask, match_answer, next_question
 from bot.replies import ButtonsReply, Reply, TextReply
 from catalog.catalog import Catalog
 from parsers.models import ParseResult, Unresolved
 
-Stage = Literal["idle", "ordering", "confirming"]
+Stage = Literal["idle", "asking", "confirming"]
 EXAMPLE_ORDER = "2 chicken shawarma and a large pepsi"
 _MENU_ITEMS_SHOWN = 40
 
@@ -40,19 +41,28 @@ class TextParser(Protocol):
 class ConversationState:
     stage: Stage = "idle"
     cart: tuple[CartLine, ...] = ()
-    revision: int = 0  # bumps on every cart change; button ids carry it to spot stale taps
+    revision: int = 0  # bumps on every change; button ids carry it to spot stale taps
+    pending: tuple[PendingChoice, ...] = ()  # ambiguous mentions still to pick from
+    asking: Question | None = None  # the question the customer was last asked
 
     def to_json(self) -> str:
-        return json.dumps({"stage": self.stage, "revision": self.revision,
-                           "cart": [line.to_json() for line in self.cart]})
+        return json.dumps({
+            "stage": self.stage, "revision": self.revision,
+            "cart": [line.to_json() for line in self.cart],
+            "pending": [p.to_json() for p in self.pending],
+            "asking": self.asking.to_json() if self.asking else None,
+        })
 
     @classmethod
     def from_json(cls, raw: str) -> ConversationState:
         data: dict[str, Any] = json.loads(raw) if raw else {}
+        asking = data.get("asking")
         return cls(
             stage=data.get("stage", "idle"),
             cart=tuple(CartLine.from_json(line) for line in data.get("cart", [])),
             revision=int(data.get("revision", 0)),
+            pending=tuple(PendingChoice.from_json(p) for p in data.get("pending", [])),
+            asking=Question.from_json(asking) if asking else None,
         )
 
 
@@ -101,11 +111,14 @@ def decide(state: ConversationState, event: Event, ctx: Context) -> Decision:
 
 
 def _on_button(state: ConversationState, button_id: str, ctx: Context) -> Decision:
-    action, _, revision = button_id.partition(":")
-    if action not in ("confirm", "cancel"):
+    action, _, rest = button_id.partition(":")
+    revision, _, choice = rest.partition(":")
+    if action not in ("confirm", "cancel", "ans"):
         return _on_text(state, button_id, ctx)
-    if revision and revision != str(state.revision) and state.cart:
-        return Decision(state, (TextReply(texts.text("stale_summary")), _summary(state, ctx)))
+    if revision != str(state.revision) and (state.cart or state.pending):
+        return Decision(state, (TextReply(texts.text("stale_summary")), _next_step(state, ctx)))
+    if action == "ans":
+        return _answer(state, choice, ctx)
     return _confirm(state, ctx) if action == "confirm" else _cancel(state)
 
 
@@ -115,40 +128,74 @@ def _on_text(state: ConversationState, raw: str, ctx: Context) -> Decision:
         return _confirm(state, ctx)
     if phrase in _CANCEL:
         return _cancel(state)
+    if state.asking is not None:
+        choice = match_answer(state.asking, raw, ctx.catalog)
+        if choice is not None:
+            return _answer(state, choice, ctx)
     parsed = ctx.parser.parse(raw)
-    complete = [line for line in parsed.lines if not _needs_variant(line.product, line.variant,
-                                                                     parsed.unresolved)]
-    notes = tuple(TextReply(_explain(u, ctx)) for u in parsed.unresolved)
-    if complete:
-        new_cart = add_lines(state.cart, [CartLine.from_parsed(line) for line in complete])
-        new_state = ConversationState("confirming", new_cart, state.revision + 1)
-        return Decision(new_state, (*notes, _summary(new_state, ctx)))
+    # A product whose size was not given comes as a line *and* a missing_variant note: the line
+    # joins the cart and the question about it is asked below, so the note needs no text.
+    notes = tuple(TextReply(_explain(u, ctx)) for u in parsed.unresolved
+                  if u.reason not in ("missing_variant", "ambiguous"))
+    ambiguous = tuple(PendingChoice.from_mention(u.text, u.candidates)
+                      for u in parsed.unresolved if u.reason == "ambiguous" and u.candidates)
+    if parsed.lines or ambiguous:
+        cart = add_lines(state.cart, [CartLine.from_parsed(line) for line in parsed.lines])
+        changed = replace(state, cart=cart, pending=state.pending + ambiguous,
+                          revision=state.revision + 1)
+        return _advance(changed, ctx, notes)
     if notes:
-        return Decision(state, notes)
+        return Decision(state, (*notes, *_repeat(state, ctx)))
+    if state.asking is not None:
+        return Decision(state, (TextReply(texts.text("ask_again")), _next_step(state, ctx)))
     if phrase in _GREETING or not state.cart:
         return Decision(state, (_welcome(ctx) if phrase in _GREETING or not phrase
                                 else _not_understood(),))
     return Decision(state, (_not_understood(), _summary(state, ctx)))
 
 
-def _needs_variant(product: str, variant: str | None, unresolved: tuple[Unresolved, ...]) -> bool:
-    # The parser reports a product whose size was not given both as a line and as a question;
-    # such a line cannot be priced, so it waits for the customer's answer.
-    return variant is None and any(
-        u.reason == "missing_variant" and product in (u.product, *u.candidates)
-        for u in unresolved
-    )
+def _answer(state: ConversationState, choice: str, ctx: Context) -> Decision:
+    if state.asking is None or choice not in {cid for cid, _ in state.asking.choices}:
+        return Decision(state, (TextReply(texts.text("stale_summary")), _next_step(state, ctx)))
+    cart, pending = apply_answer(state.cart, state.pending, state.asking, choice, ctx.catalog)
+    return _advance(replace(state, cart=add_lines((), list(cart)), pending=pending,
+                            revision=state.revision + 1), ctx, ())
+
+
+def _advance(state: ConversationState, ctx: Context, notes: tuple[Reply, ...]) -> Decision:
+    """Ask the next missing thing, or show the summary when nothing is missing."""
+    question = next_question(state.cart, state.pending, ctx.catalog)
+    if question is not None:
+        asking = replace(state, stage="asking", asking=question)
+        return Decision(asking, (*notes, ask(question, asking.revision, ctx.catalog)))
+    if not state.cart:
+        return Decision(replace(state, stage="idle", asking=None), notes)
+    ready = replace(state, stage="confirming", asking=None)
+    return Decision(ready, (*notes, _summary(ready, ctx)))
+
+
+def _next_step(state: ConversationState, ctx: Context) -> Reply:
+    if state.asking is not None:
+        return ask(state.asking, state.revision, ctx.catalog)
+    return _summary(state, ctx)
+
+
+def _repeat(state: ConversationState, ctx: Context) -> tuple[Reply, ...]:
+    """After a side remark, show again what we are waiting for, if anything."""
+    return (_next_step(state, ctx),) if state.cart or state.asking else ()
 
 
 def _confirm(state: ConversationState, ctx: Context) -> Decision:
-    if not state.cart:
+    if state.stage != "confirming" or not state.cart:
+        if state.asking is not None:
+            return Decision(state, (_next_step(state, ctx),))
         return Decision(state, (TextReply(texts.text("nothing_to_confirm")),))
     priced = price_cart(state.cart, ctx.catalog)
     return Decision(ConversationState("idle", (), state.revision + 1), (), place_order=priced)
 
 
 def _cancel(state: ConversationState) -> Decision:
-    if not state.cart:
+    if not state.cart and not state.pending:
         return Decision(state, (TextReply(texts.text("nothing_to_cancel")),))
     return Decision(ConversationState("idle", (), state.revision + 1),
                     (TextReply(texts.text("cancelled")),))
@@ -175,8 +222,6 @@ def summary_lines(priced: PricedCart, catalog: Catalog) -> list[str]:
 
 def _explain(unresolved: Unresolved, ctx: Context) -> str:
     names = [_product_name(ctx.catalog, pid) for pid in unresolved.candidates]
-    if unresolved.reason == "missing_variant":
-        return _ask_variant(unresolved, ctx)
     if unresolved.reason == "unavailable" and names:
         return texts.text("unavailable_item", product=names[0])
     if unresolved.reason == "ambiguous" and names:
@@ -185,17 +230,6 @@ def _explain(unresolved: Unresolved, ctx: Context) -> str:
         return texts.text("unknown_item_suggest", text=unresolved.text,
                           candidates=_or_list(names[:3]))
     return texts.text("unknown_item", text=unresolved.text)
-
-
-def _ask_variant(unresolved: Unresolved, ctx: Context) -> str:
-    ids = (unresolved.product, *unresolved.candidates)
-    product = next((p for pid in ids if pid and (p := ctx.catalog.product(pid))), None)
-    if product is None:
-        return texts.text("unknown_item", text=unresolved.text)
-    variants = [v.name for v in product.variants]
-    example = f"{variants[-1].lower()} {product.name.lower()}"
-    return texts.text("missing_variant", product=product.name, variants=_or_list(variants),
-                      example=example)
 
 
 def _welcome(ctx: Context) -> TextReply:
@@ -233,7 +267,3 @@ def _product_name(catalog: Catalog, product_id: str) -> str:
 
 def _or_list(names: list[str]) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " or " + names[-1]
-
-
-def with_stage(state: ConversationState, stage: Stage) -> ConversationState:
-    return replace(state, stage=stage)

@@ -21,7 +21,17 @@ class ButtonsReply:
     footer: str | None = None
 
 
-Reply = TextReply | ButtonsReply
+@dataclass(frozen=True)
+class ListReply:
+    """A list message: a button that opens up to ten rows of (id, title, description)."""
+
+    body: str
+    button: str
+    rows: tuple[tuple[str, str, str], ...]
+    section: str = ""
+
+
+Reply = TextReply | ButtonsReply | ListReply
 
 
 def graph_payload(reply: Reply, to: str) -> dict[str, Any]:
@@ -34,6 +44,15 @@ def graph_payload(reply: Reply, to: str) -> dict[str, Any]:
     }
     if isinstance(reply, TextReply):
         return {**base, "type": "text", "text": {"preview_url": False, "body": reply.body}}
+    if isinstance(reply, ListReply):
+        rows = [{"id": row_id, "title": title, **({"description": text} if text else {})}
+                for row_id, title, text in reply.rows]
+        section: dict[str, Any] = {"rows": rows}
+        if reply.section:
+            section["title"] = reply.section
+        return {**base, "type": "interactive", "interactive": {
+            "type": "list", "body": {"text": reply.body},
+            "action": {"button": reply.button, "sections": [section]}}}
     interactive: dict[str, Any] = {
         "type": "button",
         "body": {"text": reply.body},

@@ -86,9 +86,10 @@ async def test_a_served_process_takes_an_order_end_to_end(
         "ORDERBOT_KITCHEN_WEBHOOK_URL": str(kitchen_server.make_url("/tickets")),
         "ORDERBOT_KITCHEN_WEBHOOK_SECRET": KITCHEN_SECRET,
     }
+    log_path = tmp_path / "serve.log"
+    log_file = log_path.open("wb")
     process = await asyncio.create_subprocess_exec(
-        *ORDERBOT, "serve", env=env, stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL)
+        *ORDERBOT, "serve", env=env, stdout=log_file, stderr=log_file)
     url = f"http://127.0.0.1:{port}/webhook"
     try:
         async with aiohttp.ClientSession() as http:
@@ -105,7 +106,14 @@ async def test_a_served_process_takes_an_order_end_to_end(
     finally:
         if process.returncode is None:
             process.terminate()
-        await asyncio.wait_for(process.wait(), timeout=20)
+        try:
+            await asyncio.wait_for(process.wait(), timeout=20)
+        except TimeoutError:
+            process.kill()
+            raise AssertionError("orderbot serve ignored SIGTERM:\n"
+                                 + log_path.read_text()[-3000:]) from None
+        finally:
+            log_file.close()
     assert kitchen.tickets[0]["lines"][0]["product_id"] == "falafel-wrap"
     assert kitchen.refused == 0
 

@@ -27,6 +27,10 @@ def small_catalog() -> Catalog:
              "variants": [{"id": "small", "name": "Small"}, {"id": "medium", "name": "Medium",
                                                              "price": "11.00"},
                           {"id": "large", "name": "Large", "price": "13.00"}]},
+            {"id": "burger", "name": "Burger", "category": "Burgers", "price": "10.00",
+             "options": [{"group": "Doneness", "min": 1, "max": 1, "choices": [
+                 {"id": "medium", "name": "Medium"},
+                 {"id": "well-done", "name": "Well done", "aliases": ["well"]}]}]},
             {"id": "baklava", "name": "Baklava", "category": "Desserts", "price": "3.00",
              "available": False},
         ],

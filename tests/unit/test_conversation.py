@@ -13,7 +13,7 @@ from bot.conversation import (
     OtherMessage,
     decide,
 )
-from bot.replies import ButtonsReply, TextReply
+from bot.replies import ButtonsReply, ListReply, TextReply
 from parsers.models import ChosenOption, ParsedLine, ParseResult, Unresolved
 from tests.unit.shop import ScriptedParser, small_catalog
 
@@ -115,15 +115,73 @@ def test_unknown_item_names_the_text_and_suggests() -> None:
     assert decision.state == ConversationState()
 
 
-def test_missing_size_is_asked_and_the_line_waits() -> None:
-    ctx = context(pizza=ParseResult(
-        lines=(ParsedLine("margherita", 1, None),),
-        unresolved=(Unresolved("pizza", "missing_variant", ("small", "medium", "large"),
-                               product="margherita"),)))
-    decision = decide(ConversationState(), CustomerText("pizza"), ctx)
-    assert decision.state.cart == ()
-    [question] = decision.replies
-    assert "Margherita Pizza" in question.body and "Small, Medium or Large" in question.body
+PIZZA = ParseResult(
+    lines=(ParsedLine("margherita", 2, None),),
+    unresolved=(Unresolved("pizza", "missing_variant", ("small", "medium", "large"),
+                           product="margherita"),))
+
+
+def test_missing_size_is_asked_with_buttons_and_a_typed_answer_works() -> None:
+    ctx = context(pizza=PIZZA)
+    asked = decide(ConversationState(), CustomerText("pizza"), ctx)
+    [question] = asked.replies
+    assert isinstance(question, ButtonsReply)
+    assert "Margherita Pizza" in question.body
+    assert [title for _, title in question.buttons] == ["Small", "Medium", "Large"]
+    assert asked.state.stage == "asking"
+    answered = decide(asked.state, CustomerText("the large one pls"), ctx)
+    assert "2 × Margherita Pizza (Large) — $26.00" in summary_of(answered).body
+    by_number = decide(asked.state, CustomerText("2"), ctx)
+    assert "(Medium)" in summary_of(by_number).body
+    by_button = decide(asked.state, ButtonTap(question.buttons[0][0]), ctx)
+    assert "(Small)" in summary_of(by_button).body
+
+
+def test_an_answer_that_is_no_choice_repeats_the_question() -> None:
+    ctx = context(pizza=PIZZA)
+    asked = decide(ConversationState(), CustomerText("pizza"), ctx)
+    again = decide(asked.state, CustomerText("hmm"), ctx)
+    assert again.state == asked.state
+    assert "isn't one of the choices" in again.replies[0].body
+    assert again.replies[1] == asked.replies[0]
+    assert decide(asked.state, CustomerText("yes"), ctx).place_order is None
+
+
+def test_required_option_is_asked_before_the_summary() -> None:
+    ctx = context(burger=ParseResult(lines=(ParsedLine("burger", 1, None),)))
+    asked = decide(ConversationState(), CustomerText("burger"), ctx)
+    [question] = asked.replies
+    assert isinstance(question, ButtonsReply)
+    assert "Doneness" in question.body and "Burger" in question.body
+    done = decide(asked.state, CustomerText("wel done"), ctx)  # a typo is fine
+    summary = summary_of(done).body
+    assert "1 × Burger — $10.00" in summary and "with Well done" in summary
+
+
+def test_ambiguous_item_is_a_list_question_then_its_size() -> None:
+    ctx = context(shawarma=ParseResult(unresolved=(Unresolved(
+        "2 shawarma", "ambiguous", ("chicken-shawarma", "margherita", "pepsi", "burger")),)))
+    asked = decide(ConversationState(), CustomerText("shawarma"), ctx)
+    [question] = asked.replies
+    assert isinstance(question, ListReply)  # four choices: more than reply buttons allow
+    assert [row[1] for row in question.rows] == [
+        "Chicken Shawarma", "Margherita Pizza", "Pepsi", "Burger"]
+    assert all(len(row[1]) <= 24 for row in question.rows)
+    picked = decide(asked.state, ButtonTap(question.rows[1][0]), ctx)
+    size = picked.replies[0]
+    assert isinstance(size, ButtonsReply) and "Margherita Pizza" in size.body
+    done = decide(picked.state, CustomerText("small"), ctx)
+    assert "2 × Margherita Pizza (Small) — $18.00" in summary_of(done).body
+
+
+def test_an_old_answer_button_does_not_change_the_cart() -> None:
+    ctx = context(pizza=PIZZA)
+    asked = decide(ConversationState(), CustomerText("pizza"), ctx)
+    old_small = asked.replies[0].buttons[0][0]  # type: ignore[union-attr]
+    answered = decide(asked.state, CustomerText("large"), ctx)
+    stale = decide(answered.state, ButtonTap(old_small), ctx)
+    assert stale.state.cart == answered.state.cart
+    assert "out of date" in stale.replies[0].body
 
 
 def test_unavailable_item_is_refused_clearly() -> None:
@@ -161,3 +219,11 @@ def test_state_survives_a_json_round_trip() -> None:
         "well done"),)))
     state = decide(ConversationState(), CustomerText(text), ctx).state
     assert ConversationState.from_json(state.to_json()) == state
+
+
+def test_a_size_said_with_an_ambiguous_item_is_kept_after_the_pick() -> None:
+    ctx = context(pizzas=ParseResult(unresolved=(Unresolved(
+        "2 large pizzas", "ambiguous", ("margherita", "chicken-shawarma")),)))
+    asked = decide(ConversationState(), CustomerText("pizzas"), ctx)
+    picked = decide(asked.state, CustomerText("margherita"), ctx)
+    assert "2 × Margherita Pizza (Large) — $26.00" in summary_of(picked).body

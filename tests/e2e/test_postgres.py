@@ -1,0 +1,68 @@
+"""The same order path on PostgreSQL (the scale-out store), when a server is reachable.
+
+Uses the machine's PostgreSQL on 127.0.0.1:5432 (trust auth), a fresh database per test.
+Skips, saying why, when it is not reachable; set ORDERBOT_TEST_POSTGRES_URL to point elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from adapters.whatsapp_emulator import EmulatorState
+from bot.app import create_app
+from bot.config import Settings
+from tests.conftest import ClientFactory, Kitchen, post_signed, wait_for
+from tests.e2e.test_order_flow import last_body, say, tap
+from tests.paths import whatsapp_fixture
+
+pytestmark = pytest.mark.postgres
+psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests skipped: psycopg not installed")
+
+ADMIN_URL = os.environ.get("ORDERBOT_TEST_POSTGRES_URL",
+                           "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    name = f"orderbot_test_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL tests skipped: no server at {ADMIN_URL} ({error})")
+    base = ADMIN_URL.rsplit("/", 1)[0]
+    yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
+    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def pg_bot(aiohttp_client: ClientFactory, settings: Settings, postgres_url: str
+                 ) -> AsyncIterator[TestClient[web.Request, web.Application]]:
+    yield await aiohttp_client(create_app(settings.model_copy(
+        update={"database_url": postgres_url})))
+
+
+async def test_order_flow_and_dedupe_on_postgres(
+    pg_bot: TestClient[web.Request, web.Application], emulated: EmulatorState, kitchen: Kitchen
+) -> None:
+    body = whatsapp_fixture("text_message.json")
+    for _ in range(3):
+        assert await post_signed(pg_bot, body) == 200  # "2 large pizzas": which pizza?
+    await wait_for(lambda: "Which one did you mean" in last_body(emulated))
+    await say(pg_bot, "start over")
+    await say(pg_bot, "2 chicken shawarma and a large pepsi")
+    await wait_for(lambda: "Total:" in last_body(emulated))
+    await tap(pg_bot, emulated, "Confirm")
+    await wait_for(lambda: "confirmed" in last_body(emulated))
+    await wait_for(lambda: bool(kitchen.tickets))
+    assert kitchen.tickets[0]["order"]["display_number"] == "#1001"
+    reads = [r["message_id"] for r in emulated.reads]
+    # Four distinct messages were read: the fixture once despite 3 deliveries, and 3 typed.
+    assert len(reads) == len(set(reads)) == 4
