@@ -80,6 +80,7 @@ class PricedLine:
     product_name: str
     variant_name: str | None
     option_names: tuple[str, ...]
+    option_groups: tuple[str, ...]  # the group of each option when it is a single choice
     removed_names: tuple[str, ...]
     unit_price: Decimal
     total: Decimal
@@ -92,8 +93,10 @@ class PricedLine:
     def details(self) -> list[str]:
         """'with extra Cheese', 'no Garlic sauce', the customer's note."""
         parts = [
-            f"with {qualifier} {name}" if qualifier else f"with {name}"
-            for (_, qualifier), name in zip(self.line.options, self.option_names, strict=True)
+            f"{group}: {name}" if group and not qualifier
+            else f"with {qualifier} {name}" if qualifier else f"with {name}"
+            for (_, qualifier), name, group in zip(
+                self.line.options, self.option_names, self.option_groups, strict=True)
         ]
         parts += [f"no {name}" for name in self.removed_names]
         if self.line.note:
@@ -128,6 +131,7 @@ def price_line(line: CartLine, catalog: Catalog) -> PricedLine:
         product_name=product.name,
         variant_name=variant.name if variant else None,
         option_names=tuple(_option_name(product, cid) for cid, _ in line.options),
+        option_groups=tuple(_single_choice_group(product, cid) for cid, _ in line.options),
         removed_names=tuple(_removed_name(product, rid) for rid in line.removed),
         unit_price=unit,
         total=unit * line.quantity,
@@ -137,6 +141,14 @@ def price_line(line: CartLine, catalog: Catalog) -> PricedLine:
 def _option_name(product: Product, choice_id: str) -> str:
     choice = product.choice(choice_id)
     return choice.name if choice else choice_id
+
+
+def _single_choice_group(product: Product, choice_id: str) -> str:
+    """'Doneness' for a pick-one group, so the summary says 'Doneness: Well done'."""
+    for group in product.options:
+        if group.max == 1 and any(c.id == choice_id for c in group.choices):
+            return group.group
+    return ""
 
 
 def _removed_name(product: Product, item_id: str) -> str:

@@ -155,7 +155,7 @@ def test_required_option_is_asked_before_the_summary() -> None:
     assert "Doneness" in question.body and "Burger" in question.body
     done = decide(asked.state, CustomerText("wel done"), ctx)  # a typo is fine
     summary = summary_of(done).body
-    assert "1 × Burger — $10.00" in summary and "with Well done" in summary
+    assert "1 × Burger — $10.00" in summary and "Doneness: Well done" in summary
 
 
 def test_ambiguous_item_is_a_list_question_then_its_size() -> None:
