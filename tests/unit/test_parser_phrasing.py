@@ -38,7 +38,7 @@ def lines(result: ParseResult) -> list[Line]:
 PIZZERIA: list[tuple[str, list[Line]]] = [
     ("i want two large pies with no onions and a diet coke",
      [line("pizza", 2, "large", removed="onions"), line("diet-coke", 1, "regular")]),
-    ("a large onion and pepper pizza",
+    ("one large pepper and onion pizza",
      [line("pizza", 1, "large", "onions green-peppers")]),
     ("one small pizza without pineapple and with black olives, thin crust please",
      [line("pizza", 1, "small", "black-olives thin-crust", "pineapple")]),
@@ -61,7 +61,7 @@ PIZZERIA: list[tuple[str, list[Line]]] = [
     ("i'd like a pizza, make it large, and put mushrooms on it",
      [line("pizza", 1, "large", "mushrooms")]),
     ("one large two topping pizza with ham and bacon", [line("pizza", 1, "large", "ham bacon")]),
-    ("a large pie with mushrooms and a thin crust but i dont want any ham",
+    ("large pie, mushrooms and thin crust, and no ham on it please",
      [line("pizza", 1, "large", "mushrooms thin-crust", "ham")]),
 ]
 
