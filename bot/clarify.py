@@ -89,9 +89,10 @@ def next_question(
                 left = tuple((c.id, c.name) for c in group.choices if c.id not in chosen)
                 return Question("option", index, product.name, left, group.group, product.id)
     if pending:
-        names = tuple((pid, p.name) for pid in pending[0].candidates
-                      if (p := catalog.product(pid)) is not None)
-        return Question("product", 0, pending[0].text, names[:MAX_ROWS])
+        products = [p for pid in pending[0].candidates if (p := catalog.product(pid)) is not None]
+        offered = [p for p in products if p.available] or products  # don't offer the sold-out
+        return Question("product", 0, pending[0].text,
+                        tuple((p.id, p.name) for p in offered[:MAX_ROWS]))
     return None
 
 

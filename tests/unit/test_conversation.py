@@ -160,11 +160,12 @@ def test_required_option_is_asked_before_the_summary() -> None:
 
 def test_ambiguous_item_is_a_list_question_then_its_size() -> None:
     ctx = context(shawarma=ParseResult(unresolved=(Unresolved(
-        "2 shawarma", "ambiguous", ("chicken-shawarma", "margherita", "pepsi", "burger")),)))
+        "2 shawarma", "ambiguous",
+        ("chicken-shawarma", "margherita", "baklava", "pepsi", "burger")),)))
     asked = decide(ConversationState(), CustomerText("shawarma"), ctx)
     [question] = asked.replies
     assert isinstance(question, ListReply)  # four choices: more than reply buttons allow
-    assert [row[1] for row in question.rows] == [
+    assert [row[1] for row in question.rows] == [  # the unavailable baklava is not offered
         "Chicken Shawarma", "Margherita Pizza", "Pepsi", "Burger"]
     assert all(len(row[1]) <= 24 for row in question.rows)
     picked = decide(asked.state, ButtonTap(question.rows[1][0]), ctx)
