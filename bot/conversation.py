@@ -14,6 +14,16 @@ from typing import Any, Literal, Protocol
 from bot import texts
 from bot.cart import CartLine, PricedCart, add_lines, price_cart
 from bot.clarify import PendingChoice, Question, apply_answer, ask, match_answer, next_question
+from bot.edits import (
+    Edit,
+    SetQuantity,
+    Undo,
+    line_of,
+    products_named,
+    read_edit,
+    remove_products,
+    set_quantity,
+)
 from bot.replies import ButtonsReply, Reply, TextReply
 from catalog.catalog import Catalog
 from parsers.models import ParseResult, Unresolved
@@ -44,6 +54,7 @@ class ConversationState:
     revision: int = 0  # bumps on every change; button ids carry it to spot stale taps
     pending: tuple[PendingChoice, ...] = ()  # ambiguous mentions still to pick from
     asking: Question | None = None  # the question the customer was last asked
+    undo: tuple[CartLine, ...] | None = None  # the cart before its last change
 
     def to_json(self) -> str:
         return json.dumps({
@@ -51,6 +62,7 @@ class ConversationState:
             "cart": [line.to_json() for line in self.cart],
             "pending": [p.to_json() for p in self.pending],
             "asking": self.asking.to_json() if self.asking else None,
+            "undo": None if self.undo is None else [line.to_json() for line in self.undo],
         })
 
     @classmethod
@@ -63,6 +75,8 @@ class ConversationState:
             revision=int(data.get("revision", 0)),
             pending=tuple(PendingChoice.from_json(p) for p in data.get("pending", [])),
             asking=Question.from_json(asking) if asking else None,
+            undo=(None if data.get("undo") is None
+                  else tuple(CartLine.from_json(line) for line in data["undo"])),
         )
 
 
@@ -102,6 +116,17 @@ class Context:
 
 
 def decide(state: ConversationState, event: Event, ctx: Context) -> Decision:
+    decision = _decide(state, event, ctx)
+    new = decision.state
+    if decision.place_order is not None:
+        return replace(decision, state=replace(new, undo=None))  # a placed order is final
+    if new.cart != state.cart and new.undo is state.undo:
+        # Remember the cart as it was, so "undo" can bring it back (one step).
+        return replace(decision, state=replace(new, undo=state.cart))
+    return decision
+
+
+def _decide(state: ConversationState, event: Event, ctx: Context) -> Decision:
     if isinstance(event, ButtonTap):
         return _on_button(state, event.button_id, ctx)
     if isinstance(event, OtherMessage):
@@ -132,6 +157,9 @@ def _on_text(state: ConversationState, raw: str, ctx: Context) -> Decision:
         choice = match_answer(state.asking, raw, ctx.catalog)
         if choice is not None:
             return _answer(state, choice, ctx)
+    edit = read_edit(raw) if state.cart or state.pending or state.undo else None
+    if edit is not None:
+        return _edit(state, edit, ctx)
     parsed = ctx.parser.parse(raw)
     # A product whose size was not given comes as a line *and* a missing_variant note: the line
     # joins the cart and the question about it is asked below, so the note needs no text.
@@ -152,6 +180,34 @@ def _on_text(state: ConversationState, raw: str, ctx: Context) -> Decision:
         return Decision(state, (_welcome(ctx) if phrase in _GREETING or not phrase
                                 else _not_understood(),))
     return Decision(state, (_not_understood(), _summary(state, ctx)))
+
+
+def _edit(state: ConversationState, edit: Edit, ctx: Context) -> Decision:
+    if isinstance(edit, Undo):
+        if state.undo is None:
+            return Decision(state, (TextReply(texts.text("nothing_to_undo")), *_repeat(state, ctx)))
+        restored = replace(state, cart=state.undo, undo=None, revision=state.revision + 1)
+        return _advance(restored, ctx, ())
+    named = products_named(ctx.parser.parse(edit.what)) if edit.what else set()
+    if isinstance(edit, SetQuantity):
+        target = line_of(state.cart, named) if edit.what else None
+        if edit.what and target is None:
+            return _not_in_order(state, edit.what, ctx)
+        cart = set_quantity(state.cart, edit.quantity, target)
+    else:
+        cart = remove_products(state.cart, named)
+        if cart == state.cart:
+            return _not_in_order(state, edit.what, ctx)
+    changed = replace(state, cart=cart, revision=state.revision + 1)
+    if not cart and not state.pending:
+        return Decision(replace(changed, stage="idle", asking=None),
+                        (TextReply(texts.text("order_empty")),))
+    return _advance(changed, ctx, ())
+
+
+def _not_in_order(state: ConversationState, what: str, ctx: Context) -> Decision:
+    return Decision(state, (TextReply(texts.text("not_in_order", text=what)),
+                            *_repeat(state, ctx)))
 
 
 def _answer(state: ConversationState, choice: str, ctx: Context) -> Decision:
@@ -197,8 +253,9 @@ def _confirm(state: ConversationState, ctx: Context) -> Decision:
 def _cancel(state: ConversationState) -> Decision:
     if not state.cart and not state.pending:
         return Decision(state, (TextReply(texts.text("nothing_to_cancel")),))
-    return Decision(ConversationState("idle", (), state.revision + 1),
-                    (TextReply(texts.text("cancelled")),))
+    emptied = replace(state, stage="idle", cart=(), pending=(), asking=None,
+                      revision=state.revision + 1)
+    return Decision(emptied, (TextReply(texts.text("cancelled")),))
 
 
 def _summary(state: ConversationState, ctx: Context) -> ButtonsReply:

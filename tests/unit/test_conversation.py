@@ -228,3 +228,51 @@ def test_a_size_said_with_an_ambiguous_item_is_kept_after_the_pick() -> None:
     asked = decide(ConversationState(), CustomerText("pizzas"), ctx)
     picked = decide(asked.state, CustomerText("margherita"), ctx)
     assert "2 × Margherita Pizza (Large) — $26.00" in summary_of(picked).body
+
+
+def test_remove_an_item_keeps_the_others_untouched() -> None:
+    ctx = context(pepsi=ParseResult(lines=(ParsedLine("pepsi", 1, "small"),)))
+    asked = decide(ConversationState(), CustomerText(ORDER), ctx)
+    removed = decide(asked.state, CustomerText("remove the pepsi"), ctx)
+    assert [line.product for line in removed.state.cart] == ["chicken-shawarma"]
+    assert removed.state.cart[0] == asked.state.cart[0]
+    assert "Total: $15.00" in summary_of(removed).body
+
+
+def test_make_it_three_changes_the_last_line_and_undo_brings_it_back() -> None:
+    ctx = context()
+    asked = decide(ConversationState(), CustomerText(ORDER), ctx)
+    three = decide(asked.state, CustomerText("make it 3"), ctx)
+    assert [(line.product, line.quantity) for line in three.state.cart] == [
+        ("chicken-shawarma", 2), ("pepsi", 3)]
+    undone = decide(three.state, CustomerText("undo"), ctx)
+    assert undone.state.cart == asked.state.cart
+    assert "Total: $17.50" in summary_of(undone).body
+
+
+def test_make_a_named_item_a_number() -> None:
+    ctx = context(shawarma=ParseResult(lines=(ParsedLine("chicken-shawarma", 1, "regular"),)))
+    asked = decide(ConversationState(), CustomerText(ORDER), ctx)
+    changed = decide(asked.state, CustomerText("make the shawarma five"), ctx)
+    assert [(line.product, line.quantity) for line in changed.state.cart] == [
+        ("chicken-shawarma", 5), ("pepsi", 1)]
+
+
+def test_removing_something_not_ordered_says_so_and_changes_nothing() -> None:
+    ctx = context(**{"baklava": ParseResult(unresolved=(
+        Unresolved("baklava", "unavailable", ("baklava",)),))})
+    asked = decide(ConversationState(), CustomerText(ORDER), ctx)
+    nothing = decide(asked.state, CustomerText("remove the baklava"), ctx)
+    assert nothing.state == asked.state
+    assert nothing.replies[0].body == "I couldn't find “baklava” in your order."
+
+
+def test_removing_the_last_item_empties_the_order_and_undo_after_cancel_restores() -> None:
+    ctx = context()
+    asked = decide(ConversationState(), CustomerText("2 chicken shawarma and a large pepsi"), ctx)
+    cancelled = decide(asked.state, CustomerText("cancel"), ctx)
+    restored = decide(cancelled.state, CustomerText("undo"), ctx)
+    assert restored.state.cart == asked.state.cart
+    placed = decide(restored.state, CustomerText("ok"), ctx)
+    assert placed.place_order is not None
+    assert decide(placed.state, CustomerText("undo"), ctx).state.cart == ()
