@@ -85,6 +85,7 @@ def create_app(settings: Settings) -> web.Application:
         parser=ParserCache(lambda: holder.current),
         on_outbox=dispatcher.kick,
         kitchen_enabled=bool(settings.kitchen_webhook_url),
+        merge_window=settings.merge_window_seconds,
     )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[APP_STATE] = AppState(settings, engine, sessions, processor, dispatcher)

@@ -69,6 +69,11 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("WHATSAPP_API_BASE_URL", "api_base_url"),
     )
 
+    merge_window_seconds: float = Field(
+        default=1.0, ge=0, le=30,
+        validation_alias=AliasChoices("ORDERBOT_MERGE_WINDOW_SECONDS", "merge_window_seconds"),
+    )
+
     kitchen_webhook_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("ORDERBOT_KITCHEN_WEBHOOK_URL", "kitchen_webhook_url"),

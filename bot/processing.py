@@ -63,20 +63,40 @@ class Processor:
         parser: Callable[[], TextParser],
         on_outbox: Callable[[], None],
         kitchen_enabled: bool,
+        merge_window: float = 0.0,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
         self._parser = parser
         self._on_outbox = on_outbox
         self._kitchen_enabled = kitchen_enabled
+        self._merge_window = merge_window
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._due: dict[str, float] = {}  # customer -> when their quiet window ends
 
     def kick(self, customer: str) -> None:
-        """Process this customer's pending messages in the background."""
-        task = asyncio.create_task(self.process_customer(customer))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        """Process this customer's pending messages once they have been quiet for a moment.
+
+        People type in bursts and Meta delivers concurrently and out of order: waiting for a
+        short quiet window lets the burst land, so it is handled in timestamp order.
+        """
+        loop = asyncio.get_running_loop()
+        waiting = customer in self._due
+        self._due[customer] = loop.time() + self._merge_window
+        if not waiting:
+            task = asyncio.create_task(self._after_quiet(customer))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _after_quiet(self, customer: str) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            while (delay := self._due[customer] - loop.time()) > 0:
+                await asyncio.sleep(delay)
+        finally:
+            self._due.pop(customer, None)
+        await self.process_customer(customer)
 
     def warm_up(self) -> None:
         """Build the parser now, so the first customer does not wait for it."""

@@ -97,6 +97,7 @@ def settings(tmp_path: Path, emulator: TestServer, kitchen_server: TestServer) -
         api_base_url=str(emulator.make_url("/v23.0")),
         kitchen_webhook_url=str(kitchen_server.make_url("/tickets")),
         kitchen_webhook_secret=KITCHEN_SECRET,
+        merge_window_seconds=0.0,  # tests that need the quiet window set it themselves
     )
 
 
