@@ -62,6 +62,7 @@ class Processor:
         catalog: Callable[[], Catalog],
         parser: Callable[[], TextParser],
         on_outbox: Callable[[], None],
+        *,
         kitchen_enabled: bool,
         merge_window: float = 0.0,
     ) -> None:

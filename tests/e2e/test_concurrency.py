@@ -9,9 +9,9 @@ from aiohttp.test_utils import TestClient
 
 from adapters.whatsapp_emulator import EmulatorState
 from bot import fake_customer
-from bot.state import APP_STATE
 from bot.app import create_app
 from bot.config import Settings
+from bot.state import APP_STATE
 from tests.conftest import PHONE_NUMBER_ID, ClientFactory, post_signed
 
 Client = TestClient[web.Request, web.Application]
