@@ -1,7 +1,9 @@
-"""Parser speed: build time, parse p50/p99 on a 60-item and a 100k-item catalog, and the ratio
-to a naive baseline (rapidfuzz extractOne over every name for every 1-3-gram of the message).
+"""Parser speed: build time, parse p50/p99 on a 60-item catalog, a synthetic 100k-item one and
+the real generated 100k-product grocery catalog (fixtures/catalog/generate_grocery.py), and the
+ratio to a naive baseline (rapidfuzz extractOne over every name for every 1-3-gram of the
+message).
 
-    .venv/bin/python bench/parse_speed.py            # full run (the 100k catalog takes a while)
+    .venv/bin/python bench/parse_speed.py            # full run (the 100k catalogs take a while)
     .venv/bin/python bench/parse_speed.py --quick    # 10k instead of 100k products
 """
 
@@ -11,6 +13,7 @@ import argparse
 import random
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -19,8 +22,10 @@ from rapidfuzz import fuzz, process
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.catalog_load import GROCERY_MESSAGES, grocery_generator
 from bench.catalogs import big_catalog, menu_60
 from catalog.catalog import Catalog
+from catalog.loader import load_catalog
 
 MESSAGES_60 = [
     "2 chicken shawarma and a large pepsi",
@@ -121,6 +126,17 @@ def main() -> None:
     print(f"(generated and validated the {size:,} product catalog in "
           f"{time.perf_counter() - started:.1f} s)")
     measure("generated", big, messages_for(big, 40), naive_runs=3)
+    del big
+    generator = grocery_generator()
+    with tempfile.TemporaryDirectory(prefix="orderbot-bench-") as folder:
+        path = Path(folder) / f"grocery-{size}.yaml"
+        path.write_text(generator.to_yaml(generator.generate(size)), encoding="utf-8")
+        started = time.perf_counter()
+        grocery = load_catalog(path)
+        took = time.perf_counter() - started
+        print(f"(loaded the generated {size:,} product grocery catalog, "
+              f"{path.stat().st_size / 1e6:.0f} MB of YAML, in {took:.1f} s)")
+    measure("grocery", grocery, GROCERY_MESSAGES, naive_runs=3)
 
 
 if __name__ == "__main__":

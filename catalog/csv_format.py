@@ -49,10 +49,12 @@ Files may be comma-, semicolon- or tab-separated, UTF-8 (with or without BOM) or
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import NamedTuple
 
 from catalog.errors import RawCatalog
 from catalog.locate import did_you_mean
@@ -63,13 +65,16 @@ COLUMNS = ("id", "name", "category", "price", "aliases", "available", "stock", "
 REQUIRED_COLUMNS = ("name", "price")
 SHOP_KEYS = ("name", "currency", "timezone", "fulfillment", "owner_whatsapp",
              *(f"hours.{day}" for day in WEEKDAYS))
-_PLAIN_COLUMNS = ("id", "name", "category", "price", "available", "stock", "low_stock_at")
+_PLAIN_COLUMNS = frozenset(("id", "name", "category", "price", "available", "stock",
+                            "low_stock_at"))
 _DELIMITER = re.compile(rf'^\s*"?(?:shop|{"|".join(COLUMNS)})"?\s*([,;\t])',
                         re.IGNORECASE | re.MULTILINE)
 _GROUP = re.compile(r"^(?P<name>[^\[\]:]+?)\s*(?:\[\s*(?P<min>\d+)\s*(?:-\s*(?P<max>\d+)\s*)?\])?"
                     r"\s*:\s*(?P<choices>.*)$", re.DOTALL)
 _NAMED = re.compile(r"^(?P<name>[^()]*?)\s*(?:\((?P<aliases>[^()]*)\))?$", re.DOTALL)
 _DISCOUNT = re.compile(r"-\s*[$€£]?\s*\d[\d.,]*\s*$")
+# Text whose brackets are all closed and none inside another: "Large(big|xl)=11.99|Small".
+_FLAT = re.compile(r"[^()\[\]]*(?:(?:\([^()\[\]]*\)|\[[^()\[\]]*\])[^()\[\]]*)*")
 
 
 class CellError(ValueError):
@@ -99,10 +104,12 @@ def parse_csv(content: bytes, file: str) -> RawCatalog:
     products: list[object] = []
     data: dict[str, object] = {"products": products}
     header: list[str | None] | None = None
+    plan: _Plan | None = None
+    lines = raw.lines
     end = 0
     for row in reader:
         line, end = end + 1, reader.line_num
-        cells = [c.strip() for c in row]
+        cells = list(map(str.strip, row))
         while cells and not cells[-1]:  # spreadsheets pad rows with empty cells
             cells.pop()
         if not cells or cells[0].startswith("#"):
@@ -115,12 +122,13 @@ def parse_csv(content: bytes, file: str) -> RawCatalog:
                             f"Add a header row like: {','.join(COLUMNS)}.")
                 return raw  # without a header no row can be read; one problem says it all
             header = _header(raw, cells, line)
-        elif cells[0].lower() == "shop" and len(cells) <= 3:
+        elif len(cells) <= 3 and cells[0].lower() == "shop":
             raw.problem(line, "shop", "This shop setting is below the header row.",
                         "Move the row up, above the row with the column names.")
         else:
-            raw.lines[("products", len(products))] = line
-            products.append(_product(raw, header, cells, line, len(products)))
+            plan = plan or _Plan.of(header)
+            lines["products", len(products)] = line
+            products.append(_product(raw, plan, cells, line, len(products)))
     if shop:
         data["shop"] = shop
     if header is None:
@@ -193,31 +201,66 @@ def _header(raw: RawCatalog, cells: list[str], line: int) -> list[str | None]:
     return header
 
 
+class _Plan(NamedTuple):
+    """Where the header put each column, worked out once for all the product rows."""
+
+    width: int
+    plain: tuple[tuple[int, str], ...]  # (index, column) of the columns copied as they are
+    read: tuple[tuple[int, str, Callable[[str], object]], ...]  # mini-syntax columns
+    name: int  # index of the name column, or -1
+    blank: tuple[int, ...]  # columns without a name
+    # Big catalogs repeat the same cells ("Small*|Large=2.50") on thousands of rows: each is
+    # read once and the rows share the result (nothing changes it afterwards).
+    cells_read: dict[tuple[str, str], object]
+
+    @classmethod
+    def of(cls, header: list[str | None]) -> _Plan:
+        where = {column: i for i, column in enumerate(header) if column}
+        return cls(
+            len(header),
+            tuple((i, column) for i, column in enumerate(header) if column in _PLAIN_COLUMNS),
+            tuple((where[column], column, parse) for column, parse in _CELL_PARSERS
+                  if column in where),
+            where.get("name", -1),
+            tuple(i for i, column in enumerate(header) if column == ""),
+            {},
+        )
+
+
 def _product(
-    raw: RawCatalog, header: list[str | None], cells: list[str], line: int, index: int
+    raw: RawCatalog, plan: _Plan, cells: list[str], line: int, index: int
 ) -> dict[str, object]:
-    row = dict(zip(header, cells, strict=False))
-    product: dict[str, object] = {k: v for k, v in row.items() if k in _PLAIN_COLUMNS and v}
-    if "id" not in product and row.get("name"):
-        product["id"] = slug(row["name"])
-    label = f"product '{product['id']}'" if product.get("id") else f"product #{index + 1}"
-    if any(cells[len(header):]) or any(c for h, c in zip(header, cells, strict=False) if h == ""):
-        raw.problem(line, label, "This row has a value in a column without a known header.",
+    size = len(cells)
+    product: dict[str, object] = {
+        column: cells[i] for i, column in plan.plain if i < size and cells[i]}
+    if "id" not in product and 0 <= plan.name < size and cells[plan.name]:
+        product["id"] = slug(cells[plan.name])
+    if any(cells[plan.width:]) or (plan.blank and any(cells[i] for i in plan.blank if i < size)):
+        raw.problem(line, _label(product, index),
+                    "This row has a value in a column without a known header.",
                     "A comma inside a value splits the cell: put the value in quotes, or remove "
                     "the extra cell.")
-    parsers: dict[str, Callable[[str], object]] = {
-        "aliases": _split_plain, "variants": parse_variants,
-        "ingredients": parse_named_list, "options": parse_options,
-    }
-    for column, parse in parsers.items():
-        text = row.get(column)
+    cells_read = plan.cells_read
+    for i, column, parse in plan.read:
+        text = cells[i] if i < size else ""
         if not text:
             continue
-        try:
-            product[column] = parse(text)
-        except CellError as exc:
-            raw.problem(line, f"{label} > column '{column}'", exc.message, exc.suggestion)
+        value = cells_read.get((column, text)) if column != "aliases" else None
+        if value is None:
+            try:
+                value = parse(text)
+            except CellError as exc:
+                raw.problem(line, f"{_label(product, index)} > column '{column}'", exc.message,
+                            exc.suggestion)
+                continue
+            if column != "aliases":  # aliases are seldom the same on two rows
+                cells_read[column, text] = value
+        product[column] = value
     return product
+
+
+def _label(product: dict[str, object], index: int) -> str:
+    return f"product '{product['id']}'" if product.get("id") else f"product #{index + 1}"
 
 
 def _column_name(cell: str) -> str:
@@ -225,7 +268,8 @@ def _column_name(cell: str) -> str:
 
 
 def _split_plain(text: str) -> list[str]:
-    return [part.strip() for part in text.split("|") if part.strip()]
+    parts = [part.strip() for part in text.split("|")]
+    return [part for part in parts if part]
 
 
 def slug(text: str) -> str:
@@ -236,6 +280,9 @@ def slug(text: str) -> str:
 
 def _split(text: str, separators: str) -> list[str]:
     """Split at top-level separators (not inside parentheses or brackets), dropping blanks."""
+    if _FLAT.fullmatch(text):  # every bracket closed, none inside another: one regex cuts it
+        pieces: list[str] = _parts_between(separators).findall(text)
+        return [p.strip() for p in pieces if p.strip()]
     parts: list[str] = []
     current: list[str] = []
     depth = 0
@@ -257,6 +304,13 @@ def _split(text: str, separators: str) -> list[str]:
                         "Close it: 'Garlic sauce(garlic|toum)'.")
     parts.append("".join(current))
     return [p.strip() for p in parts if p.strip()]
+
+
+@functools.cache
+def _parts_between(separators: str) -> re.Pattern[str]:
+    """The text between top-level `separators`; only for text that _FLAT matches."""
+    plain = f"[^{re.escape(separators)}()\\[\\]]"
+    return re.compile(rf"(?:{plain}|\([^()\[\]]*\)|\[[^()\[\]]*\])+")
 
 
 def parse_named(text: str) -> dict[str, object]:
@@ -347,3 +401,10 @@ def _top_level_rfind(text: str, char: str) -> int:
         if text[index] == char and depth == 0:
             return index
     return -1
+
+
+# The columns holding a mini-syntax, and how each is read.
+_CELL_PARSERS: tuple[tuple[str, Callable[[str], object]], ...] = (
+    ("aliases", _split_plain), ("variants", parse_variants),
+    ("ingredients", parse_named_list), ("options", parse_options),
+)

@@ -9,6 +9,7 @@ Decimal commas ("7,50") are rejected the same way, since "1,000" could mean a th
 from __future__ import annotations
 
 import gc
+import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -19,12 +20,16 @@ from catalog.csv_format import parse_csv
 from catalog.errors import CatalogError, CatalogProblem, Loc, RawCatalog
 from catalog.explain import explain_error, show
 from catalog.locate import describe
-from catalog.models import CatalogFile
+from catalog.models import CatalogFile, Ingredient, OptionGroup, Variant
+from catalog.yaml_fast import load_plain_yaml
 from catalog.yaml_lines import parse_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
 CSV_SUFFIXES = (".csv",)
 _TRUE = {"true", "yes", "on", "1", "y", "t"}
+# Whitespace other than the space (what str.split() also splits at).
+_OTHER_SPACE = re.compile("[\t\n\x0b-\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
+                          "\u205f\u3000]")
 # Item lists inside a product whose ids must be unique and whose names must not overlap.
 _ITEM_LISTS = (("variants", "variant"), ("ingredients", "ingredient"))
 
@@ -54,11 +59,23 @@ def load_catalog_bytes(content: bytes, name: str, source: str | None = None) -> 
     collecting = gc.isenabled()
     gc.disable()
     try:
-        raw = parse_yaml(content, name) if suffix in YAML_SUFFIXES else parse_csv(content, name)
-        return Catalog(validate(raw), source=source or name)
+        return Catalog(_read(content, name, suffix), source=source or name)
     finally:
         if collecting:
             gc.enable()
+
+
+def _read(content: bytes, name: str, suffix: str) -> CatalogFile:
+    # Lines only matter for explaining a mistake. A good file is read without them and checked
+    # without wording any problem; only when that finds something is it read again the exact
+    # way, so every mistake is reported just as before, with its line.
+    if suffix in YAML_SUFFIXES:
+        data = load_plain_yaml(content)
+        model = None if data is None else validated_quickly(data)
+        return model or validate(parse_yaml(content, name))
+    raw = parse_csv(content, name)  # the CSV reader notes each row's line as it goes
+    model = None if raw.problems or raw.data is None else validated_quickly(raw.data)
+    return model or validate(raw)
 
 
 def validate(raw: RawCatalog) -> CatalogFile:
@@ -212,6 +229,162 @@ class _CrossChecker:
                              f'"{text}" is a name of two {kind}s of this product: '
                              f"'{other}' and '{item_id}'.",
                              f"Keep it on one {kind} only, so the bot knows which one is meant.")
+
+
+def validated_quickly(data: object) -> CatalogFile | None:
+    """The catalog when `validate` would accept `data`, else None. Quick because it never words
+    a problem: whatever `validate` would report makes this return None instead."""
+    if not isinstance(data, Mapping):
+        return None
+    prepared = _QuickCheck().prepare(data)
+    if prepared is None:
+        return None
+    try:
+        return CatalogFile.model_validate(prepared)
+    except ValidationError:
+        return None
+
+
+# The models of the item lists inside a product.
+_ITEM_MODELS: tuple[tuple[str, type[Variant | Ingredient | OptionGroup]], ...] = (
+    ("variants", Variant), ("ingredients", Ingredient), ("options", OptionGroup))
+
+
+class _QuickCheck:
+    """What _CrossChecker would find, as a yes/no; and the items of every product turned into
+    models already, each distinct raw item once (a big catalog repeats the same few pack sizes
+    on thousands of products, and pydantic takes a model instance as it is)."""
+
+    def __init__(self) -> None:
+        # per item list key: the raw item (by identity) -> its model
+        self.models: dict[str, dict[int, Variant | Ingredient | OptionGroup]] = {
+            key: {} for key, _ in _ITEM_MODELS}
+        # per item list key: a list of raw items (by identity) -> the list of their models
+        self.lists: dict[str, dict[tuple[int, ...], list[object]]] = {
+            key: {} for key, _ in _ITEM_MODELS}
+
+    def prepare(self, data: Mapping[str, object]) -> dict[str, object] | None:
+        """`data` with each product's items as models; None when anything would be reported."""
+        products = data.get("products")
+        if not isinstance(products, list):
+            return dict(data)
+        ids: set[str] = set()
+        texts: list[str] = []  # every product name and alias ...
+        owners: list[object] = []  # ... and the product it names
+        prepared: list[object] = []
+        for number, product in enumerate(products):
+            if not isinstance(product, dict):
+                prepared.append(product)
+                continue
+            pid = product.get("id")
+            label: object = number
+            if isinstance(pid, str):
+                if pid in ids:  # an id used twice
+                    return None
+                ids.add(pid)
+                label = pid or number
+            name, aliases = product.get("name"), product.get("aliases")
+            if isinstance(name, str) and name.strip():
+                texts.append(name)
+                owners.append(label)
+            if isinstance(aliases, list):
+                for alias in aliases:
+                    if isinstance(alias, str) and alias.strip():
+                        texts.append(alias)
+                        owners.append(label)
+            elif isinstance(aliases, str) and aliases.strip():
+                texts.append(aliases)
+                owners.append(label)
+            changed: dict[str, object] | None = None
+            for key, model in _ITEM_MODELS:
+                items = product.get(key)
+                if isinstance(items, list) and items:
+                    validated = self.items(items, key, model)
+                    if validated is None:
+                        return None
+                    changed = changed or dict(product)
+                    changed[key] = validated
+            prepared.append(changed or product)
+        if _shared(_normalised(texts), owners):  # a name of two products
+            return None
+        return {**data, "products": prepared}
+
+    def items(self, items: list[object], key: str,
+              model: type[Variant | Ingredient | OptionGroup]) -> list[object] | None:
+        """The models of one product's `key` items; None when one is wrong or two share a
+        name. Repeated item ids and two defaults make the Product model fail later."""
+        identity = tuple(map(id, items))
+        validated = self.lists[key].get(identity)
+        if validated is not None:
+            return validated
+        if key == "options":
+            choices = [item for group in items if isinstance(group, Mapping)
+                       for item in _as_list(group.get("choices"))]
+            if _names_shared(choices):
+                return None
+        elif _names_shared(items):
+            return None
+        models = self.models[key]
+        validated = []
+        for item in items:
+            instance = models.get(id(item))
+            if instance is None:
+                try:
+                    instance = models[id(item)] = model.model_validate(item)
+                except ValidationError:
+                    return None
+            validated.append(instance)
+        self.lists[key][identity] = validated
+        return validated
+
+
+def _normalised(texts: list[str]) -> list[str]:
+    """normalise_name of every text; on one joined string when no text needs its spaces
+    evened out, which is many times faster for the names of a big catalog."""
+    if not texts:
+        return []
+    joined = "\x00".join(texts)
+    if joined.count("\x00") == len(texts) - 1 and not (
+        "  " in joined or " \x00" in joined or "\x00 " in joined or joined[:1] == " "
+        or joined[-1:] == " " or _OTHER_SPACE.search(joined)
+    ):  # single spaces only, inside the names: nothing to even out
+        return joined.casefold().split("\x00")
+    return [normalise_name(text) for text in texts]
+
+
+def _shared(keys: list[str], owners: list[object]) -> bool:
+    """Is a key owned by two different owners?"""
+    if len(set(keys)) == len(keys):
+        return False
+    first: dict[str, object] = {}
+    return any(first.setdefault(key, owner) != owner for key, owner in zip(keys, owners,
+                                                                        strict=True))
+
+
+def _names_shared(items: list[object]) -> bool:
+    """Do two items with different ids share a name (as _CrossChecker._items sees it)?"""
+    owner: dict[str, str] = {}
+    for item in items:
+        if isinstance(item, Mapping):
+            item_id = str(item.get("id"))
+            for text in _name_texts(item):
+                if owner.setdefault(normalise_name(text), item_id) != item_id:
+                    return True
+    return False
+
+
+def _name_texts(item: Mapping[str, object]) -> list[str]:
+    """The texts _names finds in an item, without their places."""
+    found: list[str] = []
+    name = item.get("name")
+    if isinstance(name, str) and name.strip():
+        found.append(name)
+    aliases = item.get("aliases")
+    if isinstance(aliases, str) and aliases.strip():
+        found.append(aliases)
+    elif isinstance(aliases, list):
+        found += [a for a in aliases if isinstance(a, str) and a.strip()]
+    return found
 
 
 def _as_list(value: object) -> list[object]:

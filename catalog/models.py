@@ -107,15 +107,19 @@ class Product(Named):
 
     @model_validator(mode="after")
     def _consistent(self) -> Product:
-        defaults = [v.id for v in self.variants if v.default]
-        if len(defaults) > 1:
-            raise ValueError(
-                f"only one variant can be the default, but {', '.join(defaults)} all say "
-                "'default: true'"
-            )
-        _no_duplicates("variant", [v.id for v in self.variants])
-        _no_duplicates("ingredient", [i.id for i in self.ingredients])
-        _no_duplicates("choice", [c.id for g in self.options for c in g.choices])
+        # Runs for every product of a catalog: a list of one item has nothing to clash with.
+        if len(self.variants) > 1:
+            defaults = [v.id for v in self.variants if v.default]
+            if len(defaults) > 1:
+                raise ValueError(
+                    f"only one variant can be the default, but {', '.join(defaults)} all say "
+                    "'default: true'"
+                )
+            _no_duplicates("variant", [v.id for v in self.variants])
+        if len(self.ingredients) > 1:
+            _no_duplicates("ingredient", [i.id for i in self.ingredients])
+        if self.options:
+            _no_duplicates("choice", [c.id for g in self.options for c in g.choices])
         return self
 
     @property
@@ -141,6 +145,8 @@ class Product(Named):
 
 
 def _no_duplicates(kind: str, ids: list[str]) -> None:
+    if len(set(ids)) == len(ids):
+        return
     seen: set[str] = set()
     for item_id in ids:
         if item_id in seen:

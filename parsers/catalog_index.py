@@ -10,13 +10,14 @@ from rapidfuzz import fuzz, process
 
 from catalog.catalog import Catalog
 from catalog.models import Product
-from parsers.index import Lexicon, ProductIndex, name_forms, vocabulary
+from parsers.index import SUBNAME_LIMIT, Lexicon, ProductIndex, name_forms, vocabulary
 from parsers.message import Message
 from parsers.modifier_index import SIZE_ALIASES, ModifierIndex
 
 SCAN_ALL_BELOW = 2_000  # catalogs this small may be scanned whole for a single message
 _SUGGEST_CUTOFF = 75  # rapidfuzz WRatio for "did you mean" candidates of unknown text
-_POOL_PER_WORD = 50  # big catalogs: products considered per word of an unknown text
+# Big catalogs: products considered per word of an unknown text (the index lists no more).
+_POOL_PER_WORD = SUBNAME_LIMIT
 
 
 class CatalogIndex:
