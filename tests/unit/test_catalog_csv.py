@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from catalog.csv_format import CellError, parse_named_list, parse_options, parse_variants
-from catalog.errors import CatalogError, CatalogProblem
 from catalog.loader import load_catalog
 from tests.paths import FIXTURES, RESTAURANT_CATALOG
+from tests.unit.catalog_helpers import only_problem, problems_of
 
 RESTAURANT_CSV = FIXTURES / "catalog" / "restaurant.csv"
 SHOP_ROWS = "shop,name,Test Grill\nshop,currency,USD\n"
@@ -23,16 +23,6 @@ def write(tmp_path: Path, text: str, name: str = "menu.csv") -> Path:
     return path
 
 
-def problems_of(path: Path) -> list[CatalogProblem]:
-    with pytest.raises(CatalogError) as info:
-        load_catalog(path)
-    return info.value.problems
-
-
-def only_problem(path: Path) -> CatalogProblem:
-    problems = problems_of(path)
-    assert len(problems) == 1, "\n".join(str(p) for p in problems)
-    return problems[0]
 
 
 def test_restaurant_csv_loads_and_matches_the_yaml_sample() -> None:

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
-import importlib.util
 import random
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -20,9 +18,9 @@ from catalog.loader import load_catalog, load_catalog_bytes, validate, validated
 from catalog.yaml_fast import load_plain_yaml
 from catalog.yaml_lines import parse_yaml
 from tests.paths import FIXTURES, RESTAURANT_CATALOG
+from tests.unit.catalog_helpers import generator, problems_of
 from tests.unit.parser_catalog import pizza_data, restaurant_data
 
-GENERATOR = FIXTURES / "catalog" / "generate_grocery.py"
 GROCERY_CATALOG = FIXTURES / "catalog" / "grocery.yaml"
 
 # What owners write by hand: comments, quotes, flow and block lists, lists lined up with their
@@ -74,19 +72,6 @@ products:
 """
 
 
-def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_grocery", GENERATOR)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def problems_of(path: Path) -> list[CatalogProblem]:
-    with pytest.raises(CatalogError) as info:
-        load_catalog(path)
-    return info.value.problems
 
 
 def exact_problems(content: bytes, name: str) -> list[CatalogProblem]:

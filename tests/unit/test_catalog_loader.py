@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
 import time
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from catalog.check import check_catalog_file
-from catalog.errors import CatalogError, CatalogProblem
+from catalog.errors import CatalogError
 from catalog.loader import load_catalog
 from tests.paths import FIXTURES, RESTAURANT_CATALOG
+from tests.unit.catalog_helpers import generator, only_problem, problems_of
 
 GROCERY_CATALOG = FIXTURES / "catalog" / "grocery.yaml"
-GENERATOR = FIXTURES / "catalog" / "generate_grocery.py"
 
 SHOP = """\
 shop:
@@ -33,25 +31,7 @@ def write(tmp_path: Path, text: str, name: str = "menu.yaml") -> Path:
     return path
 
 
-def problems_of(path: Path) -> list[CatalogProblem]:
-    with pytest.raises(CatalogError) as info:
-        load_catalog(path)
-    return info.value.problems
 
-
-def only_problem(path: Path) -> CatalogProblem:
-    problems = problems_of(path)
-    assert len(problems) == 1, "\n".join(str(p) for p in problems)
-    return problems[0]
-
-
-def generator() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("generate_grocery", GENERATOR)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ----------------------------------------------------------------------------- the samples
