@@ -21,7 +21,7 @@ from catalog.errors import CatalogError, CatalogProblem, Loc, RawCatalog
 from catalog.explain import explain_error, show
 from catalog.locate import describe
 from catalog.models import CatalogFile, Ingredient, OptionGroup, Variant
-from catalog.yaml_fast import load_plain_yaml
+from catalog.yaml_fast import load_plain_yaml, load_plain_yaml_lines
 from catalog.yaml_lines import parse_yaml
 
 YAML_SUFFIXES = (".yaml", ".yml")
@@ -72,7 +72,12 @@ def _read(content: bytes, name: str, suffix: str) -> CatalogFile:
     if suffix in YAML_SUFFIXES:
         data = load_plain_yaml(content)
         model = None if data is None else validated_quickly(data)
-        return model or validate(parse_yaml(content, name))
+        if model is not None:
+            return model
+        # The quick reader can note the lines too (much faster than libyaml's events), the
+        # same way; the full reader is only needed for YAML beyond it, syntax mistakes included.
+        raw = None if data is None else load_plain_yaml_lines(content, name)
+        return validate(raw or parse_yaml(content, name))
     raw = parse_csv(content, name)  # the CSV reader notes each row's line as it goes
     model = None if raw.problems or raw.data is None else validated_quickly(raw.data)
     return model or validate(raw)
@@ -142,6 +147,9 @@ class _CrossChecker:
         self.raw = raw
         self.problems: list[CatalogProblem] = []
         self.flagged: set[int] = set()  # products with a problem inside them reported here
+        # Item lists (by the identity of their items) already found to have nothing to report:
+        # big catalogs share the same few pack sizes between thousands of products.
+        self.fine: set[tuple[int, ...]] = set()
 
     def add(self, loc: Loc, message: str, suggestion: str) -> None:
         field = describe(loc, self.raw.data, self.raw.columns)
@@ -185,10 +193,12 @@ class _CrossChecker:
         before = len(self.problems)
         for key, kind in _ITEM_LISTS:
             items = product.get(key)
-            if isinstance(items, list):
+            if isinstance(items, list) and not self._fine(items):
                 self._items([((*loc, key, j), it) for j, it in enumerate(items)], kind)
         groups = product.get("options")
-        if isinstance(groups, list):
+        if isinstance(groups, list) and not self._fine(
+                [item for group in groups if isinstance(group, Mapping)
+                 for item in _as_list(group.get("choices"))]):
             choices = [((*loc, "options", g, "choices", j), item)
                        for g, group in enumerate(groups) if isinstance(group, Mapping)
                        for j, item in enumerate(_as_list(group.get("choices")))]
@@ -206,6 +216,18 @@ class _CrossChecker:
                      "Keep 'default: true' on one variant and remove it from the others.")
         if len(self.problems) > before:
             self.flagged.add(index)
+
+    def _fine(self, items: list[object]) -> bool:
+        """Would _items surely find nothing in these items (no id twice, no shared name)?"""
+        identity = tuple(map(id, items))
+        if identity in self.fine:
+            return True
+        ids = [item.get("id") for item in items if isinstance(item, Mapping)]
+        texts = [i for i in ids if isinstance(i, str)]
+        if len(set(texts)) != len(texts) or _names_shared(items):
+            return False
+        self.fine.add(identity)
+        return True
 
     def _items(self, items: list[tuple[Loc, object]], kind: str) -> None:
         ids: dict[str, Loc] = {}

@@ -1,13 +1,13 @@
-"""A fast reader for the plain YAML that catalogs are written in, without line numbers.
+"""A fast reader for the plain YAML that catalogs are written in.
 
-The event walk in catalog.yaml_lines remembers the line of every key, which only a problem
-report needs, and costs over ten seconds on a 100,000-product file. This reader handles the
-subset of YAML that catalog files use (block mappings and lists, one-line flow lists and
-mappings, plain and simple quoted scalars, comments) in one pass over the lines, and builds
-exactly the data the event walk would. Anything outside that subset (anchors, tags, block or
-multi-line scalars, escapes, tabs, a second document, a repeated key, odd indentation) makes it
-give up and return None; the caller then reads the file the slow, exact way, which also
-explains every mistake with its line.
+The event walk in catalog.yaml_lines goes through libyaml's events, over ten seconds for a
+100,000-product file. This reader handles the subset of YAML that catalog files use (block
+mappings and lists, one-line flow lists and mappings, plain and simple quoted scalars, comments)
+in one pass over the lines, and builds exactly the data the event walk would; asked to, it also
+notes the line of every key and list item exactly as the event walk does, for problem reports.
+Anything outside that subset (anchors, tags, block or multi-line scalars, escapes, tabs, a
+second document, a repeated key, odd indentation) makes it give up and return None; the caller
+then reads the file the slow, exact way, which also explains syntax mistakes.
 
 So a file read here either means the same as with libyaml, or is not read here at all.
 """
@@ -163,7 +163,7 @@ class _Reader:
                     stack.append((indent, block, pending_loc))
                     top, top_indent, top_loc = block, indent, pending_loc
                 elif track and type(pending) is list:
-                    raise _Unsupported  # where libyaml places an empty item is its own affair
+                    raise _Unsupported  # the line libyaml gives an empty item: left to it
                 pending = None  # otherwise the value stays empty (None)
             if indent != top_indent:
                 while stack and stack[-1][0] > indent:
@@ -221,12 +221,22 @@ class _Reader:
                 pending_loc = mapping_loc
             else:
                 mapping[key] = value
+        if track and type(pending) is list:
+            raise _Unsupported  # an empty item last in the file: as above
         self.data = root
 
     def lex(self, line: str) -> _Line:
+        head, colon, plain = line.partition(": ")
+        if colon and plain and plain[0] not in _INDICATORS and not plain[0].isspace() \
+                and ":" not in plain and "#" not in plain:  # "    name: Plain Words"
+            key = head.lstrip(" ")
+            if key in self.keys:  # a key seen before, so a word _KEY accepts
+                plain = plain.rstrip(" ")
+                return len(head) - len(key), _KEY_LINE, key, None if plain in _NULLS else plain, -1
         simple = _SIMPLE_LINE.match(line)
         if simple is not None:  # most lines: "key: plain words", "key: [a, b]", "- key: ..."
             spaces, dash, key, plain, listed = simple.groups()
+            self.keys.add(key)
             value: object = _EMPTY
             if plain is not None:
                 plain = plain.rstrip(" ")

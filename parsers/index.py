@@ -255,6 +255,8 @@ class SubNames:
         return self._lookup(key) or default
 
     def __contains__(self, key: Key) -> bool:
+        if len(key) == 1:  # walks ask this for every word: answer without copying a list
+            return key[0] in self._words
         return bool(self._lookup(key))
 
     def _lookup(self, key: Key) -> list[int]:
