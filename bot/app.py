@@ -25,6 +25,8 @@ from bot.webhook import MAX_BODY_BYTES, receive_notification, verify_subscriptio
 from catalog.reloader import CatalogHolder
 
 log = logging.getLogger(__name__)
+# Long enough for the deliveries in hand to finish (adapters time out well before this).
+SHUTDOWN_GRACE_SECONDS = 15.0
 
 CATALOG_KEY: web.AppKey[CatalogHolder] = web.AppKey("orderbot_catalog", CatalogHolder)
 
@@ -110,10 +112,15 @@ def _lifecycle(http: _HttpClients) -> Any:
         await state.processor.recover()  # messages acknowledged before a crash or restart
         yield
         await state.processor.idle()
-        for task in background:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        dispatcher_task, watch_task = background
+        state.dispatcher.stop()
+        try:
+            await asyncio.wait_for(dispatcher_task, timeout=SHUTDOWN_GRACE_SECONDS)
+        except TimeoutError:  # an adapter hung past its own timeout; the lease will expire
+            log.warning("outbox dispatcher did not stop in time; rows in hand retry on restart")
+        watch_task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watch_task
         await http.session.close()
         await state.engine.dispose()
 

@@ -51,13 +51,23 @@ class OutboxDispatcher:
         self._senders = senders
         self._poll_interval = poll_interval
         self._wake = asyncio.Event()
+        self._stopping = False
 
     def kick(self) -> None:
         """New rows were committed: deliver them now rather than at the next poll."""
         self._wake.set()
 
+    def stop(self) -> None:
+        """Finish the rows in hand, then let run() return (graceful shutdown).
+
+        Cancelling a pass instead would interrupt a database session mid-write; its clean-up
+        then outlives the engine and hangs the process on exit.
+        """
+        self._stopping = True
+        self._wake.set()
+
     async def run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 await self.drain()
@@ -86,7 +96,7 @@ class OutboxDispatcher:
     async def drain(self) -> int:
         """Deliver every due row, lane by lane in order; returns how many were delivered."""
         delivered = 0
-        while due := await self._due_rows():
+        while not self._stopping and (due := await self._due_rows()):
             results = await asyncio.gather(*(self._deliver(row) for row in due))
             delivered += sum(results)
             if not any(results):
