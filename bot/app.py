@@ -16,6 +16,8 @@ from adapters.delivery import DeliveryError
 from adapters.kitchen_http import HttpKitchen
 from adapters.whatsapp_cloud import WhatsAppCloudClient
 from adapters.whatsapp_errors import OutboundLimitError, WhatsAppError
+from bot import texts
+from bot.clock import Clock
 from bot.config import Settings
 from bot.dispatcher import OutboxDispatcher, Sender
 from bot.parser_cache import ParserCache
@@ -71,8 +73,12 @@ def _kitchen_sender(settings: Settings, http: _HttpClients) -> Sender:
     return send
 
 
-def create_app(settings: Settings) -> web.Application:
-    """The whole server. Raises catalog.errors.CatalogError if the catalog does not load."""
+def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
+    """The whole server. Raises CatalogError / TextsError if the catalog / texts do not load."""
+    clock = clock or Clock()
+    texts.reset()
+    if settings.texts_path is not None:
+        texts.load_overrides(settings.texts_path)
     holder = CatalogHolder(settings.catalog_path)
     engine = make_engine(settings.database_url)
     sessions = session_factory(engine)
@@ -88,9 +94,10 @@ def create_app(settings: Settings) -> web.Application:
         on_outbox=dispatcher.kick,
         kitchen_enabled=bool(settings.kitchen_webhook_url),
         merge_window=settings.merge_window_seconds,
+        clock=clock,
     )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
-    app[APP_STATE] = AppState(settings, engine, sessions, processor, dispatcher)
+    app[APP_STATE] = AppState(settings, engine, sessions, processor, dispatcher, clock)
     app[CATALOG_KEY] = holder
     app.router.add_get("/webhook", verify_subscription)
     app.router.add_post("/webhook", receive_notification)

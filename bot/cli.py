@@ -78,6 +78,7 @@ def _serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from bot.app import create_app
+    from bot.texts import TextsError
     from catalog.errors import CatalogError
 
     settings = load_settings()
@@ -94,6 +95,9 @@ def _serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
+        return 2
+    except TextsError as error:
+        print(f"orderbot: cannot start: {error}", file=sys.stderr)
         return 2
     # Work acknowledged but unfinished at shutdown is picked up again on the next start, so a
     # short grace period is enough.

@@ -73,6 +73,9 @@ class Settings(BaseSettings):
         default=1.0, ge=0, le=30,
         validation_alias=AliasChoices("ORDERBOT_MERGE_WINDOW_SECONDS", "merge_window_seconds"),
     )
+    texts_path: Path | None = Field(  # a shop's rewording of bot/texts.yaml
+        default=None, validation_alias=AliasChoices("ORDERBOT_TEXTS", "texts_path"),
+    )
 
     kitchen_webhook_url: str | None = Field(
         default=None,

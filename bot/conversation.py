@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
 
 from bot import texts
@@ -28,7 +30,9 @@ from bot.replies import ButtonsReply, Reply, TextReply
 from catalog.catalog import Catalog
 from parsers.models import ParseResult, Unresolved
 
-Stage = Literal["idle", "asking", "confirming"]
+# idle: no open order; asking: a clarifying question is out; confirming: the summary is out;
+# checkout: confirmed items, collecting pickup/delivery, address or note before placing.
+Stage = Literal["idle", "asking", "confirming", "checkout"]
 EXAMPLE_ORDER = "2 chicken shawarma and a large pepsi"
 _MENU_ITEMS_SHOWN = 40
 
@@ -55,6 +59,12 @@ class ConversationState:
     pending: tuple[PendingChoice, ...] = ()  # ambiguous mentions still to pick from
     asking: Question | None = None  # the question the customer was last asked
     undo: tuple[CartLine, ...] | None = None  # the cart before its last change
+    fulfilment: str | None = None  # "pickup" | "delivery" once chosen
+    address: str = ""  # typed delivery address, or the name/address of a location pin
+    location: tuple[float, float] | None = None  # (latitude, longitude) of a location pin
+    note: str = ""  # the customer's note for the whole order
+    handoff: bool = False  # a person took over: the bot stays quiet until released
+    reminded: bool = False  # the idle-cart reminder went out for this cart
 
     def to_json(self) -> str:
         return json.dumps({
@@ -63,6 +73,9 @@ class ConversationState:
             "pending": [p.to_json() for p in self.pending],
             "asking": self.asking.to_json() if self.asking else None,
             "undo": None if self.undo is None else [line.to_json() for line in self.undo],
+            "fulfilment": self.fulfilment, "address": self.address,
+            "location": list(self.location) if self.location else None,
+            "note": self.note, "handoff": self.handoff, "reminded": self.reminded,
         })
 
     @classmethod
@@ -77,6 +90,13 @@ class ConversationState:
             asking=Question.from_json(asking) if asking else None,
             undo=(None if data.get("undo") is None
                   else tuple(CartLine.from_json(line) for line in data["undo"])),
+            fulfilment=data.get("fulfilment"),
+            address=str(data.get("address") or ""),
+            location=(None if not data.get("location")
+                      else (float(data["location"][0]), float(data["location"][1]))),
+            note=str(data.get("note") or ""),
+            handoff=bool(data.get("handoff", False)),
+            reminded=bool(data.get("reminded", False)),
         )
 
 
@@ -92,10 +112,38 @@ class ButtonTap:
 
 @dataclass(frozen=True)
 class OtherMessage:
-    kind: str  # image, audio, location... anything we cannot read as an order yet
+    kind: str  # image, audio, sticker, reaction... anything we cannot read as an order
 
 
-Event = CustomerText | ButtonTap | OtherMessage
+@dataclass(frozen=True)
+class LocationPin:
+    latitude: float
+    longitude: float
+    name: str = ""
+    address: str = ""
+
+
+@dataclass(frozen=True)
+class NativeCartItem:
+    retailer_id: str  # product_retailer_id from the WhatsApp catalog
+    quantity: int
+    price: str = ""  # item_price as sent, for information only: our catalog sets prices
+
+
+@dataclass(frozen=True)
+class NativeCart:
+    """A cart sent from WhatsApp's own catalog UI (`type: order`)."""
+
+    items: tuple[NativeCartItem, ...]
+    text: str = ""
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    kind: Literal["reminder", "expiry", "handoff_timeout"]
+
+
+Event = CustomerText | ButtonTap | OtherMessage | LocationPin | NativeCart | TimerFired
 
 
 @dataclass(frozen=True)
@@ -112,6 +160,8 @@ class Context:
     catalog: Catalog
     parser: TextParser
     customer_name: str = ""
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))  # aware UTC
+    stock: Mapping[str, int] = field(default_factory=dict)  # product id -> units left
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -129,10 +179,13 @@ def decide(state: ConversationState, event: Event, ctx: Context) -> Decision:
 def _decide(state: ConversationState, event: Event, ctx: Context) -> Decision:
     if isinstance(event, ButtonTap):
         return _on_button(state, event.button_id, ctx)
-    if isinstance(event, OtherMessage):
-        return Decision(state, (TextReply(texts.text("media_not_supported",
-                                                     example=EXAMPLE_ORDER)),))
-    return _on_text(state, event.text, ctx)
+    if isinstance(event, CustomerText):
+        return _on_text(state, event.text, ctx)
+    # Not handled yet: media, pins, native carts and timers get the typed-order hint.
+    if isinstance(event, TimerFired):
+        return Decision(state)
+    return Decision(state, (TextReply(texts.text("media_not_supported",
+                                                 example=EXAMPLE_ORDER)),))
 
 
 def _on_button(state: ConversationState, button_id: str, ctx: Context) -> Decision:

@@ -22,6 +22,7 @@ from adapters import inbox
 from adapters.db import ConversationRow, InboundMessage, OrderRow, OutboxItem, utcnow
 from bot import texts
 from bot.cart import PricedCart
+from bot.clock import Clock
 from bot.conversation import (
     ButtonTap,
     Context,
@@ -65,6 +66,7 @@ class Processor:
         *,
         kitchen_enabled: bool,
         merge_window: float = 0.0,
+        clock: Clock | None = None,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
@@ -72,6 +74,7 @@ class Processor:
         self._on_outbox = on_outbox
         self._kitchen_enabled = kitchen_enabled
         self._merge_window = merge_window
+        self._clock = clock or Clock()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._due: dict[str, float] = {}  # customer -> when their quiet window ends
@@ -162,7 +165,7 @@ class Processor:
         self, row: InboundMessage, message: dict[str, Any], conversation: ConversationRow
     ) -> Decision:
         state = ConversationState.from_json(conversation.state)
-        ctx = Context(self._catalog(), self._parser(), conversation.name)
+        ctx = Context(self._catalog(), self._parser(), conversation.name, now=self._clock.now())
         try:
             return decide(state, event_from_message(message), ctx)
         except Exception as error:

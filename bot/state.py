@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.clock import Clock
 from bot.config import Settings
 from bot.dispatcher import OutboxDispatcher
 from bot.processing import Processor
@@ -20,6 +21,7 @@ class AppState:
     sessions: async_sessionmaker[AsyncSession]
     processor: Processor
     dispatcher: OutboxDispatcher
+    clock: Clock
 
 
 APP_STATE: web.AppKey[AppState] = web.AppKey("orderbot_state", AppState)

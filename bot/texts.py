@@ -1,48 +1,71 @@
-"""Every sentence the bot says to a customer, in one place so a shop can reword it.
+"""Every sentence the bot says to a customer, loaded from one message file (bot/texts.yaml).
 
-Placeholders use str.format names. Keep button titles within WhatsApp's 20 characters.
+A shop rewords texts with its own file (ORDERBOT_TEXTS): keys it leaves out keep the default
+wording. An override is checked when it is loaded: unknown keys (typos) and placeholders the
+default does not have are refused with a message naming the key, so a broken file never reaches
+a customer as a KeyError.
 """
 
 from __future__ import annotations
 
-TEXTS: dict[str, str] = {
-    "welcome": "Hi{name}! Welcome to {shop}. Just type your order, for example:\n"
-    "“{example}”\n\n{menu}",
-    "menu_header": "Our menu:",
-    "menu_more": "…and {count} more items. Ask for anything by name.",
-    "not_understood": "Sorry, I didn't catch an order in that. Type what you'd like, for example:\n"
-    "“{example}” — or send “menu” to see what we have.",
-    "unknown_item": "Sorry, we don't have “{text}”. Send “menu” to see what we have.",
-    "unknown_item_suggest": "Sorry, we don't have “{text}”. Did you mean {candidates}?",
-    "ambiguous_item": "Which one did you mean by “{text}”: {candidates}? Please type it again.",
-    "missing_variant": "Which one would you like for {product}: {variants}? "
-    "Type it with the item, e.g. “{example}”.",
-    "unavailable_item": "Sorry, {product} is not available right now.",
-    "ask_variant": "Which one would you like for your {product}?",
-    "ask_option": "Please choose the {group} for your {product}:",
-    "ask_product": "Which one did you mean by “{text}”?",
-    "ask_again": "Sorry, that isn't one of the choices.",
-    "button_choose": "Choose",
-    "type_a_number": "Type the number or the name of your choice.",
-    "not_in_order": "I couldn't find “{text}” in your order.",
-    "nothing_to_undo": "There's nothing to undo.",
-    "order_empty": "Your order is empty now. Type what you'd like to order.",
-    "summary_header": "Your order:",
-    "summary_total": "Total: {total}",
-    "summary_question": "Shall I place this order?",
-    "button_confirm": "Confirm",
-    "button_cancel": "Cancel",
-    "confirmed": "Thank you{name}! Your order {number} is confirmed. Total {total}. "
-    "We'll message you when it's ready.",
-    "cancelled": "Your order was cancelled. Message us any time to start a new one.",
-    "nothing_to_cancel": "There's no open order to cancel. Type what you'd like to order.",
-    "nothing_to_confirm": "There's nothing to confirm yet. Type what you'd like to order.",
-    "stale_summary": "That summary is out of date — here is your order as it stands now.",
-    "internal_error": "Sorry, something went wrong on our side with that message. "
-    "Please send it again, or type “menu” to start over.",
-    "media_not_supported": "I can only read typed orders for now. Please type what you'd like, "
-    "for example: “{example}”.",
-}
+import string
+from pathlib import Path
+
+import yaml
+
+DEFAULT_FILE = Path(__file__).with_name("texts.yaml")
+
+
+class TextsError(ValueError):
+    """The message file cannot be used; the message says what to fix."""
+
+
+def _read(path: Path) -> dict[str, str]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as error:
+        raise TextsError(f"{path}: cannot read the message file: {error}") from None
+    if not isinstance(data, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in data.items()
+    ):
+        raise TextsError(f"{path}: write one `key: text` per line (every text is a string)")
+    return data
+
+
+def placeholders(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+DEFAULTS: dict[str, str] = _read(DEFAULT_FILE)
+TEXTS: dict[str, str] = dict(DEFAULTS)
+
+
+def load_overrides(path: Path) -> None:
+    """Reword texts from a shop's file; raises TextsError, leaving the texts unchanged."""
+    overrides = _read(path)
+    problems = []
+    for key, template in overrides.items():
+        if key not in DEFAULTS:
+            problems.append(f"'{key}' is not a known text (check the spelling against "
+                            f"{DEFAULT_FILE.name})")
+            continue
+        try:
+            extra = placeholders(template) - placeholders(DEFAULTS[key])
+        except ValueError as error:
+            problems.append(f"'{key}': {error} (write a literal brace as {{{{ or }}}})")
+            continue
+        if extra:
+            problems.append(f"'{key}' uses {{{', '.join(sorted(extra))}}}, which this text does "
+                            f"not have; it can use {sorted(placeholders(DEFAULTS[key])) or 'none'}")
+    if problems:
+        raise TextsError(f"{path}: " + "; ".join(problems))
+    TEXTS.clear()
+    TEXTS.update(DEFAULTS | overrides)
+
+
+def reset() -> None:
+    TEXTS.clear()
+    TEXTS.update(DEFAULTS)
 
 
 def text(key: str, **values: object) -> str:
