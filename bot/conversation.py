@@ -181,11 +181,17 @@ def _decide(state: ConversationState, event: Event, ctx: Context) -> Decision:
         return _on_button(state, event.button_id, ctx)
     if isinstance(event, CustomerText):
         return _on_text(state, event.text, ctx)
-    # Not handled yet: media, pins, native carts and timers get the typed-order hint.
     if isinstance(event, TimerFired):
         return Decision(state)
-    return Decision(state, (TextReply(texts.text("media_not_supported",
-                                                 example=EXAMPLE_ORDER)),))
+    if isinstance(event, LocationPin):
+        return _typed_order_hint(state)
+    if isinstance(event, NativeCart):
+        return _typed_order_hint(state)
+    return _typed_order_hint(state)  # OtherMessage: media, stickers, reactions, unknown types
+
+
+def _typed_order_hint(state: ConversationState) -> Decision:
+    return Decision(state, (TextReply(texts.text("media_not_supported", example=EXAMPLE_ORDER)),))
 
 
 def _on_button(state: ConversationState, button_id: str, ctx: Context) -> Decision:
