@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     )
 
     merge_window_seconds: float = Field(
-        default=1.0, ge=0, le=30,
+        default=2.0, ge=0, le=30,
         validation_alias=AliasChoices("ORDERBOT_MERGE_WINDOW_SECONDS", "merge_window_seconds"),
     )
     texts_path: Path | None = Field(  # a shop's rewording of bot/texts.yaml

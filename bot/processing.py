@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from adapters import inbox
 from adapters.db import ConversationRow, InboundMessage, OrderRow, OutboxItem, utcnow
 from bot import texts
+from bot.burst import NOTHING_HELD, HeldPrompts, burst_replies
 from bot.cart import PricedCart
 from bot.clock import Clock
 from bot.conversation import (
@@ -118,27 +119,32 @@ class Processor:
     async def process_customer(self, customer: str) -> None:
         lock = self._locks.setdefault(customer, asyncio.Lock())
         async with lock:
-            while (message_id := await self._next_pending(customer)) is not None:
-                await self._process(message_id)
+            while pending := await self._pending(customer):
+                held = NOTHING_HELD  # a burst gets one answer: see bot.burst
+                for position, message_id in enumerate(pending):
+                    held = await self._process(message_id, held=held,
+                                               more_coming=position < len(pending) - 1)
         if not lock.locked():
             self._locks.pop(customer, None)
 
-    async def _next_pending(self, customer: str) -> int | None:
+    async def _pending(self, customer: str) -> list[int]:
         async with self._sessions() as session:
             rows = await session.exec(
                 select(InboundMessage.id)
                 .where(col(InboundMessage.customer) == customer,
                        col(InboundMessage.state) == "pending")
                 .order_by(col(InboundMessage.sent_at), col(InboundMessage.id))  # customer's order
-                .limit(1)
+                .limit(50)
             )
-            return rows.first()
+            return [message_id for message_id in rows if message_id is not None]
 
-    async def _process(self, message_id: int) -> None:
+    async def _process(
+        self, message_id: int, *, held: HeldPrompts = NOTHING_HELD, more_coming: bool = False
+    ) -> HeldPrompts:
         async with self._sessions() as session, session.begin():
             row = await session.get(InboundMessage, message_id)
             if row is None or row.state != "pending":
-                return
+                return held
             stored = json.loads(row.payload)
             conversation = await session.get(ConversationRow, row.customer) or ConversationRow(
                 customer=row.customer
@@ -147,7 +153,9 @@ class Processor:
             conversation.name = stored.get("name") or conversation.name
             conversation.last_inbound_at = max(conversation.last_inbound_at, row.sent_at)
             decision = self._decide(row, stored["message"], conversation)
-            replies = list(decision.replies)
+            replies, held = burst_replies(
+                decision.replies, revision=decision.state.revision, stage=decision.state.stage,
+                more_coming=more_coming, held=held)
             if decision.place_order is not None:
                 replies.append(
                     await self._place_order(session, row, conversation, decision.place_order)
@@ -160,6 +168,7 @@ class Processor:
             row.state = "done" if row.error is None else "failed"
             row.processed_at = utcnow()
         self._on_outbox()
+        return held
 
     def _decide(
         self, row: InboundMessage, message: dict[str, Any], conversation: ConversationRow

@@ -34,6 +34,11 @@ class ListReply:
 Reply = TextReply | ButtonsReply | ListReply
 
 
+def is_prompt(reply: Reply) -> bool:
+    """Interactive replies ask for the customer's next step; a newer one replaces an older one."""
+    return isinstance(reply, ButtonsReply | ListReply)
+
+
 def graph_payload(reply: Reply, to: str) -> dict[str, Any]:
     """The /messages request body for one reply; `to` gets the '+' Meta asks for."""
     recipient = to if to.startswith("+") else f"+{to}"

@@ -54,3 +54,24 @@ async def test_one_customers_burst_is_handled_in_timestamp_order(
     last = emulated.messages_to(phone)[-1]["payload"]["interactive"]["body"]["text"]
     assert "1 × Falafel Wrap" in last and "2 × French Fries" in last
     assert "3 × Pepsi (Large)" in last  # "make it 3" came last and changed the pepsi
+    # The burst is answered once: one summary, not four that overwrite each other.
+    interactive = [m for m in emulated.messages_to(phone) if m["payload"]["type"] == "interactive"]
+    assert len(interactive) == 1
+
+
+async def test_messages_further_apart_than_the_window_each_get_their_answer(
+    aiohttp_client: ClientFactory, settings: Settings, emulated: EmulatorState
+) -> None:
+    bot = await aiohttp_client(create_app(settings.model_copy(
+        update={"merge_window_seconds": 0.05})))
+    phone = "15550009998"
+    for offset, text in enumerate(["1 falafel wrap", "2 fries"]):
+        message = fake_customer.text_message(phone, text, timestamp=1_800_000_000 + offset)
+        assert await post_signed(bot, fake_customer.envelope(message, phone, "Kim",
+                                                             PHONE_NUMBER_ID)) == 200
+        await bot.app[APP_STATE].processor.idle()
+        await bot.app[APP_STATE].dispatcher.wait_quiet(timeout=30)
+    summaries = [m["payload"]["interactive"]["body"]["text"]
+                 for m in emulated.messages_to(phone) if m["payload"]["type"] == "interactive"]
+    assert len(summaries) == 2
+    assert "French Fries" not in summaries[0] and "2 × French Fries" in summaries[1]
