@@ -7,11 +7,17 @@ import asyncio
 import json
 import logging
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from bot.config import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+    from sqlmodel.ext.asyncio.session import AsyncSession
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -62,6 +68,20 @@ def _parser() -> argparse.ArgumentParser:
     check = catalog_commands.add_parser("check", help="validate a catalog file")
     check.add_argument("file", type=Path)
     check.set_defaults(run=_catalog_check, verbose=False)
+
+    outbox = commands.add_parser("outbox", help="see and retry deliveries (ORDERBOT_DATABASE_URL)")
+    outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
+    listing = outbox_commands.add_parser("list", help="latest rows, newest first")
+    listing.add_argument("--state", choices=("pending", "dead", "sent"), default=None)
+    listing.add_argument("--limit", type=int, default=50)
+    listing.set_defaults(run=_outbox_list, verbose=False)
+    show = outbox_commands.add_parser("show", help="one row with its payload and last error")
+    show.add_argument("id", type=int)
+    show.set_defaults(run=_outbox_show, verbose=False)
+    again = outbox_commands.add_parser("retry", help="send dead rows again")
+    again.add_argument("ids", type=int, nargs="*", help="outbox row ids")
+    again.add_argument("--all-dead", action="store_true", help="every dead row")
+    again.set_defaults(run=_outbox_retry, verbose=False)
     return parser
 
 
@@ -168,6 +188,69 @@ def _catalog_check(args: argparse.Namespace) -> int:
     print(report)
     return code
 
+
+
+def _with_database(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]) -> int:
+    from adapters.db import create_tables, make_engine, session_factory
+
+    settings = load_settings()
+
+    async def run() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            await create_tables(engine)
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _outbox_list(args: argparse.Namespace) -> int:
+    from bot import outbox_admin
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        rows = await outbox_admin.list_rows(sessions, args.state, args.limit)
+        for row in rows:
+            print(outbox_admin.describe(row))
+        if not rows:
+            print("the outbox is empty" if args.state is None else f"no {args.state} rows")
+        return 0
+
+    return _with_database(work)
+
+
+def _outbox_show(args: argparse.Namespace) -> int:
+    from bot import outbox_admin
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        row = await outbox_admin.get_row(sessions, args.id)
+        if row is None:
+            print(f"orderbot: outbox row {args.id} does not exist", file=sys.stderr)
+            return 1
+        print(outbox_admin.details(row))
+        return 0
+
+    return _with_database(work)
+
+
+def _outbox_retry(args: argparse.Namespace) -> int:
+    from bot import outbox_admin
+
+    if bool(args.ids) == args.all_dead:
+        print("orderbot: give outbox row ids or --all-dead (not both)", file=sys.stderr)
+        return 2
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        retried, problems = await outbox_admin.retry(sessions, None if args.all_dead else args.ids)
+        for problem in problems:
+            print(f"orderbot: {problem}", file=sys.stderr)
+        print(f"{len(retried)} row(s) pending again: "
+              f"{', '.join(f'#{row_id}' for row_id in retried) or 'none'}"
+              " (a running server delivers them within a few seconds)")
+        return 1 if problems else 0
+
+    return _with_database(work)
 
 if __name__ == "__main__":
     sys.exit(main())
