@@ -5,13 +5,16 @@ Rows are storage shapes only; the conversation and order logic works on its own 
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import UniqueConstraint, event
+from sqlalchemy import Connection, UniqueConstraint, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+log = logging.getLogger(__name__)
 
 
 def utcnow() -> datetime:
@@ -65,6 +68,13 @@ class ConversationRow(SQLModel, table=True):
     version: int = Field(default=0)
     last_inbound_at: int = Field(default=0)
     updated_at: datetime = Field(default_factory=utcnow)
+    # By the bot's clock. customer_at opens WhatsApp's 24 h window; timers count from
+    # timer_from (last customer message, or a handoff release); due_at/due_kind is the next
+    # timer (bot.timers), stored so that restarts keep it.
+    customer_at: datetime | None = None
+    timer_from: datetime | None = None
+    due_at: datetime | None = Field(default=None, index=True)
+    due_kind: str | None = Field(default=None, max_length=32)
 
 
 class OrderRow(SQLModel, table=True):
@@ -81,6 +91,11 @@ class OrderRow(SQLModel, table=True):
     total: str  # Decimal as text: no float money anywhere
     currency: str = Field(max_length=3)
     fulfillment: str = Field(default="pickup", max_length=16)
+    address: str = Field(default="", max_length=500)  # delivery: typed, or the pin's name
+    latitude: float | None = None  # delivery: the shared location pin
+    longitude: float | None = None
+    note: str = Field(default="", max_length=1000)  # the customer's note for the whole order
+    prepare_at: datetime | None = None  # a pre-order taken while closed: when the shop opens
     status: str = Field(default="confirmed", max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
 
@@ -138,6 +153,30 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 async def create_tables(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
         await connection.run_sync(SQLModel.metadata.create_all)
+        await connection.run_sync(_add_missing_columns)
+
+
+def _add_missing_columns(connection: Connection) -> None:
+    """Give tables made by an older version the nullable columns added since (rows get NULL).
+
+    create_all only creates missing tables; without this an existing orderbot.db would fail
+    on the first query that names a new column.
+    """
+    inspector = inspect(connection)
+    for table in SQLModel.metadata.sorted_tables:
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name in present:
+                continue
+            if not column.nullable:
+                log.warning("table %s has no column %s and it cannot be added automatically",
+                            table.name, column.name)
+                continue
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
+            for index in table.indexes:
+                if column.name in index.columns:
+                    index.create(connection, checkfirst=True)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import ModuleType
 
@@ -196,7 +197,7 @@ def main() -> None:
             print(f"\ngrocery, {size:,} products")
             loaded: dict[str, Catalog] = {}
             for kind, path in files.items():
-                took = median_time(lambda path=path: load_catalog(path))
+                took = median_time(partial(load_catalog, path))
                 loaded[kind] = load_catalog(path)
                 print(f"  load {kind:<4} {path.stat().st_size / 1e6:6.1f} MB  {took:6.2f} s")
             assert loaded["yaml"].data == loaded["csv"].data, "YAML and CSV differ"

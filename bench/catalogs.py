@@ -101,7 +101,7 @@ def generated_names(count: int, seed: int = 11) -> list[str]:
 
 def big_catalog(count: int = 100_000, seed: int = 11) -> Catalog:
     rng = random.Random(seed)
-    products = []
+    products: list[dict[str, Any]] = []
     for name in generated_names(count, seed):
         product = _product(name, rng)
         product["id"] = f"{_slug(name)[:56]}-{len(products)}"

@@ -16,6 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from rapidfuzz import fuzz, process
@@ -95,10 +96,10 @@ def measure(label: str, catalog: Catalog, messages: list[str], naive_runs: int) 
         parser.parse(text)
     samples = []
     for _ in range(max(1, RUNS // len(messages))):
-        samples += [timed(lambda text=text: parser.parse(text)) for text in messages]
+        samples += [timed(partial(parser.parse, text)) for text in messages]
     p50, p99 = percentile(samples, 0.5), percentile(samples, 0.99)
     names = [p.name.lower() for p in catalog.products]
-    naive = [timed(lambda text=text: naive_parse(names, text)) for text in messages[:naive_runs]]
+    naive = [timed(partial(naive_parse, names, text)) for text in messages[:naive_runs]]
     naive_p50 = statistics.median(naive)
     print(f"{label}: {len(catalog):>7} products")
     print(f"  index build     median {statistics.median(builds):7.3f} s   (3 builds)")

@@ -23,7 +23,9 @@ from bot.dispatcher import OutboxDispatcher, Sender
 from bot.parser_cache import ParserCache
 from bot.processing import Processor
 from bot.state import APP_STATE, AppState
+from bot.timers import TimerSettings, TimerSweeper
 from bot.webhook import MAX_BODY_BYTES, receive_notification, verify_subscription
+from bot.window import Template
 from catalog.reloader import CatalogHolder
 
 log = logging.getLogger(__name__)
@@ -95,6 +97,10 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         kitchen_enabled=bool(settings.kitchen_webhook_url),
         merge_window=settings.merge_window_seconds,
         clock=clock,
+        timers=TimerSettings.minutes(settings.reminder_minutes, settings.cart_expiry_minutes,
+                                     settings.handoff_timeout_minutes),
+        template=(Template(settings.reminder_template, settings.template_language)
+                  if settings.reminder_template else None),
     )
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[APP_STATE] = AppState(settings, engine, sessions, processor, dispatcher, clock)
@@ -117,7 +123,12 @@ def _lifecycle(http: _HttpClients) -> Any:
             asyncio.create_task(app[CATALOG_KEY].watch(), name="catalog-watch"),
         ]
         await state.processor.recover()  # messages acknowledged before a crash or restart
+        # Deadlines live in the database: the first sweep, right away, fires what fell due
+        # while the server was down.
+        timers = TimerSweeper(state.processor.run_timers, state.settings.timer_sweep_seconds)
+        timers.start()
         yield
+        await timers.stop()
         await state.processor.idle()
         dispatcher_task, watch_task = background
         state.dispatcher.stop()

@@ -14,12 +14,15 @@ from typing import Any, Literal
 from rapidfuzz import fuzz, process
 
 from bot import texts
-from bot.cart import CartLine
+from bot.cart import CartLine, price_line
+from bot.edits import LineChange, apply_to_lines
 from bot.replies import ButtonsReply, ListReply, Reply, TextReply
 from catalog.catalog import Catalog
 from catalog.models import Named
 
-QuestionKind = Literal["variant", "option", "product"]
+# "stock": a line asks for more than is left; its choices trim the line or remove it.
+# "line": an edit fits several cart lines ("make it large"); its choices are the lines.
+QuestionKind = Literal["variant", "option", "product", "stock", "line"]
 MAX_BUTTONS = 3
 MAX_ROWS = 10
 MAX_ROW_TITLE = 24
@@ -56,19 +59,22 @@ class Question:
     index: int  # the cart line (variant, option) or the pending choice (product) it is about
     subject: str  # the product's name, or the customer's own words for a product question
     choices: tuple[tuple[str, str], ...]  # (id, name)
-    group: str = ""
-    product: str = ""  # the product id, for variant and option questions
+    group: str = ""  # the option group; for a stock question, how many are left
+    product: str = ""  # the product id, for variant, option and stock questions
+    change: LineChange | None = None  # for a line question: the edit to make to the chosen line
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind, "index": self.index, "subject": self.subject,
                 "choices": [list(c) for c in self.choices], "group": self.group,
-                "product": self.product}
+                "product": self.product,
+                "change": self.change.to_json() if self.change else None}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Question:
         return cls(data["kind"], int(data["index"]), str(data["subject"]),
                    tuple((str(c[0]), str(c[1])) for c in data["choices"]), str(data["group"]),
-                   str(data.get("product", "")))
+                   str(data.get("product", "")),
+                   LineChange.from_json(data["change"]) if data.get("change") else None)
 
 
 def next_question(
@@ -100,6 +106,10 @@ def apply_answer(
     cart: tuple[CartLine, ...], pending: tuple[PendingChoice, ...], question: Question,
     choice_id: str, catalog: Catalog,
 ) -> tuple[tuple[CartLine, ...], tuple[PendingChoice, ...]]:
+    if question.kind == "line" and question.change is not None:
+        every = tuple(int(cid.partition(":")[0]) for cid, _ in question.choices if cid != ALL_LINES)
+        chosen_lines = every if choice_id == ALL_LINES else (int(choice_id.partition(":")[0]),)
+        return apply_to_lines(cart, chosen_lines, question.change, catalog), pending
     if question.kind == "product":
         chosen = pending[question.index]
         product = catalog.product(choice_id)
@@ -114,6 +124,12 @@ def apply_answer(
         return (*cart, line), rest
     lines = list(cart)
     line = lines[question.index]
+    if question.kind == "stock":  # "trim": make it as many as are left; "remove": drop it
+        if choice_id == "trim":
+            lines[question.index] = replace(line, quantity=int(question.group))
+        else:
+            del lines[question.index]
+        return tuple(lines), pending
     if question.kind == "variant":
         lines[question.index] = replace(line, variant=choice_id)
     else:
@@ -171,6 +187,8 @@ def _choice_names(question: Question, catalog: Catalog) -> list[tuple[str, str]]
 
 def _aliases(question: Question, choice_id: str, catalog: Catalog) -> tuple[str, ...]:
     item: Named | None = None
+    if question.kind == "line":
+        return _line_aliases(choice_id, catalog)
     if question.kind == "product":
         item = catalog.product(choice_id)
     elif (product := catalog.product(question.product)) is not None:
@@ -198,6 +216,10 @@ def _question_text(question: Question) -> str:
         return texts.text("ask_variant", product=question.subject)
     if question.kind == "option":
         return texts.text("ask_option", product=question.subject, group=question.group)
+    if question.kind == "stock":
+        return texts.text("stock_question", product=question.subject, left=question.group)
+    if question.kind == "line":
+        return texts.text("ask_line", text=question.subject)
     return texts.text("ask_product", text=question.subject)
 
 
@@ -219,3 +241,38 @@ def _row_description(question: Question, choice_id: str, name: str, catalog: Cat
     if len(name) > MAX_ROW_TITLE:
         text = f"{name} {text}".strip()
     return text[:72]
+
+
+ALL_LINES = "all"  # the choice that applies a removal to every line offered
+
+
+def which_line(cart: tuple[CartLine, ...], lines: tuple[int, ...], change: LineChange,
+               text: str, catalog: Catalog) -> Question:
+    """"Which item do you mean?" for an edit that fits several lines; each choice is a line."""
+    choices = [(f"{i}:{cart[i].product}:{cart[i].variant or ''}", _line_title(cart[i], catalog))
+               for i in lines[:MAX_ROWS - 1]]
+    if change.kind == "remove":
+        choices.append((ALL_LINES, texts.text("line_all")))
+    subject = text if len(text) <= _SUBJECT_CHARS else text[: _SUBJECT_CHARS - 1] + "…"
+    return Question("line", lines[0], subject, tuple(choices), change=change)
+
+
+_SUBJECT_CHARS = 80
+
+
+def _line_title(line: CartLine, catalog: Catalog) -> str:
+    priced = price_line(line, catalog)
+    variant = f" ({priced.variant_name})" if priced.variant_name else ""
+    return f"{priced.product_name}{variant}"
+
+
+def _line_aliases(choice_id: str, catalog: Catalog) -> tuple[str, ...]:
+    """A line is named by its product, its size or both ("pepsi", "small", "large pepsi")."""
+    _, product_id, variant_id = [*choice_id.split(":"), "", ""][:3]
+    product = catalog.product(product_id)
+    if product is None:
+        return ()
+    variant = product.variant(variant_id)
+    sizes = variant.names() if variant else ()
+    return (*product.names(), *sizes,
+            *(f"{size} {name}" for size in sizes for name in product.names()))

@@ -19,6 +19,10 @@ if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import async_sessionmaker
     from sqlmodel.ext.asyncio.session import AsyncSession
 
+    from bot.processing import Processor
+    from catalog.catalog import Catalog
+    from parsers import OrderParser
+
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -68,6 +72,14 @@ def _parser() -> argparse.ArgumentParser:
     check = catalog_commands.add_parser("check", help="validate a catalog file")
     check.add_argument("file", type=Path)
     check.set_defaults(run=_catalog_check, verbose=False)
+
+    handoff = commands.add_parser("handoff", help="conversations a person has taken over")
+    handoff_commands = handoff.add_subparsers(dest="handoff_command", required=True)
+    handoff_list = handoff_commands.add_parser("list", help="who is waiting for a person")
+    handoff_list.set_defaults(run=_handoff_list, verbose=False)
+    release = handoff_commands.add_parser("release", help="let the bot answer a customer again")
+    release.add_argument("wa_id", help="the customer's WhatsApp number, as `handoff list` shows")
+    release.set_defaults(run=_handoff_release, verbose=False)
 
     outbox = commands.add_parser("outbox", help="see and retry deliveries (ORDERBOT_DATABASE_URL)")
     outbox_commands = outbox.add_subparsers(dest="outbox_command", required=True)
@@ -251,6 +263,84 @@ def _outbox_retry(args: argparse.Namespace) -> int:
         return 1 if problems else 0
 
     return _with_database(work)
+
+def _handoff_processor(sessions: async_sessionmaker[AsyncSession]) -> Processor:
+    """The server's processor, so a release takes the same path as the handoff timeout."""
+    from bot.processing import Processor
+    from bot.timers import TimerSettings
+    from bot.window import Template
+    from catalog.loader import load_catalog
+
+    settings = load_settings()
+    catalog = load_catalog(settings.catalog_path)
+    return Processor(
+        sessions, catalog=lambda: catalog, parser=lambda: _order_parser(catalog),
+        on_outbox=lambda: None,  # the running server's dispatcher polls the outbox
+        kitchen_enabled=False,
+        timers=TimerSettings.minutes(settings.reminder_minutes, settings.cart_expiry_minutes,
+                                     settings.handoff_timeout_minutes),
+        template=(Template(settings.reminder_template, settings.template_language)
+                  if settings.reminder_template else None),
+    )
+
+
+def _order_parser(catalog: Catalog) -> OrderParser:
+    from parsers import OrderParser  # slow to import, and a release never parses text
+
+    return OrderParser(catalog)
+
+
+def _handoff_list(_args: argparse.Namespace) -> int:
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        rows = await _handoff_processor(sessions).handed_off()
+        if not rows:
+            print("No conversation is handed off: the bot answers everyone.")
+        for row in rows:
+            since, due = row.timer_from, row.due_at
+            last = f"last message {since:%Y-%m-%d %H:%M} UTC" if since else "no message yet"
+            resumes = (f"the bot resumes at {due:%Y-%m-%d %H:%M} UTC"
+                       if due and row.due_kind == "handoff_timeout" else "paused until released")
+            print(f"{row.customer}  {row.name or '(no name)'}  {last}, {resumes}")
+        return 0
+
+    return _run_catalog_command(work)
+
+
+def _handoff_release(args: argparse.Namespace) -> int:
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        released = await _handoff_processor(sessions).release_handoff(args.wa_id)
+        if released is None:
+            print(f"orderbot: no conversation with WhatsApp number {args.wa_id} (see "
+                  "`orderbot handoff list`)", file=sys.stderr)
+            return 1
+        who = f"{released.customer} ({released.name or 'no name'})"
+        if not released.was_paused:
+            print(f"{who} was not handed off; nothing changed.")
+            return 0
+        told = {
+            "session": "told them the bot is back (a running server sends it within seconds)",
+            "template": "WhatsApp's 24-hour window is closed, so they get the "
+                        "ORDERBOT_REMINDER_TEMPLATE template instead",
+            "dropped": "not told: WhatsApp's 24-hour window is closed and "
+                       "ORDERBOT_REMINDER_TEMPLATE is not set",
+        }[released.delivery]
+        print(f"Released {who}: the bot answers them again; {told}.")
+        return 0
+
+    return _run_catalog_command(work)
+
+
+def _run_catalog_command(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]
+                         ) -> int:
+    from catalog.errors import CatalogError
+
+    try:
+        return _with_database(work)
+    except CatalogError as error:
+        print("orderbot: the catalog has problems:", *error.problems, sep="\n  ",
+              file=sys.stderr)
+        return 2
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -77,6 +77,35 @@ class Settings(BaseSettings):
         default=None, validation_alias=AliasChoices("ORDERBOT_TEXTS", "texts_path"),
     )
 
+    # Conversation timers, in minutes; 0 switches one off (bot.timers).
+    reminder_minutes: float = Field(
+        default=15, ge=0,
+        validation_alias=AliasChoices("ORDERBOT_REMINDER_MINUTES", "reminder_minutes"),
+    )
+    cart_expiry_minutes: float = Field(
+        default=120, ge=0,
+        validation_alias=AliasChoices("ORDERBOT_CART_EXPIRY_MINUTES", "cart_expiry_minutes"),
+    )
+    handoff_timeout_minutes: float = Field(
+        default=60, ge=0,
+        validation_alias=AliasChoices("ORDERBOT_HANDOFF_TIMEOUT_MINUTES",
+                                      "handoff_timeout_minutes"),
+    )
+    timer_sweep_seconds: float = Field(  # how often due timers are looked for
+        default=30, gt=0, le=3600,
+        validation_alias=AliasChoices("ORDERBOT_TIMER_SWEEP_SECONDS", "timer_sweep_seconds"),
+    )
+    # An approved template (no variables) sent instead of a message that would go out after
+    # WhatsApp's 24-hour window closed; unset: such messages are not sent (bot.window).
+    reminder_template: str | None = Field(
+        default=None, pattern=r"^[a-z0-9_]{1,512}$",
+        validation_alias=AliasChoices("ORDERBOT_REMINDER_TEMPLATE", "reminder_template"),
+    )
+    template_language: str = Field(
+        default="en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$",
+        validation_alias=AliasChoices("ORDERBOT_TEMPLATE_LANGUAGE", "template_language"),
+    )
+
     kitchen_webhook_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("ORDERBOT_KITCHEN_WEBHOOK_URL", "kitchen_webhook_url"),

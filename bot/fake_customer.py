@@ -56,5 +56,55 @@ def button_reply(
     }
 
 
+def list_reply(
+    phone: str, row_id: str, title: str, context_wamid: str, *, description: str = "",
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """A tap on a row of a list message; Meta sends `description` only when the row had one."""
+    reply: dict[str, Any] = {"id": row_id, "title": title}
+    if description:
+        reply["description"] = description
+    return {
+        "context": {"from": BUSINESS_DISPLAY_NUMBER, "id": context_wamid},
+        "from": phone, "id": new_wamid(), "timestamp": str(timestamp or int(time.time())),
+        "type": "interactive",
+        "interactive": {"type": "list_reply", "list_reply": reply},
+    }
+
+
+def location_message(
+    phone: str, latitude: float, longitude: float, *, name: str = "", address: str = "",
+    timestamp: int | None = None,
+) -> dict[str, Any]:
+    """A shared pin; `name` and `address` come only with a named place, not "current location"."""
+    location: dict[str, Any] = {"latitude": latitude, "longitude": longitude}
+    if name:
+        location["name"] = name
+    if address:
+        location["address"] = address
+    return {"from": phone, "id": new_wamid(), "timestamp": str(timestamp or int(time.time())),
+            "type": "location", "location": location}
+
+
+def order_message(
+    phone: str, items: list[dict[str, Any]], *, text: str = "",
+    catalog_id: str = "3000000000000003", timestamp: int | None = None,
+) -> dict[str, Any]:
+    """A native WhatsApp cart (`type: order`). Each item: product_retailer_id, quantity,
+    item_price (the unit price, a JSON number as Meta sends it) and currency."""
+    order: dict[str, Any] = {"catalog_id": catalog_id, "product_items": items}
+    if text:
+        order["text"] = text
+    return {"from": phone, "id": new_wamid(), "timestamp": str(timestamp or int(time.time())),
+            "type": "order", "order": order}
+
+
+def raw_message(phone: str, content: dict[str, Any], timestamp: int | None = None
+                ) -> dict[str, Any]:
+    """Any message object (an image, a sticker, an unknown type): id, from and timestamp added."""
+    return {"from": phone, "id": new_wamid(), "timestamp": str(timestamp or int(time.time())),
+            **content}
+
+
 def signed_headers(body: bytes, app_secret: str) -> dict[str, str]:
     return {"Content-Type": "application/json", "X-Hub-Signature-256": sign(body, app_secret)}

@@ -12,6 +12,8 @@ import asyncio
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import async_sessionmaker
@@ -20,9 +22,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters import inbox
 from adapters.db import ConversationRow, InboundMessage, OrderRow, OutboxItem, utcnow
-from bot import texts
+from bot import texts, window
 from bot.burst import NOTHING_HELD, HeldPrompts, burst_replies
 from bot.cart import PricedCart
+from bot.checkout import OrderDetails, confirmation_line
 from bot.clock import Clock
 from bot.conversation import (
     ButtonTap,
@@ -31,13 +34,17 @@ from bot.conversation import (
     CustomerText,
     Decision,
     Event,
+    HandoffRelease,
     OtherMessage,
     TextParser,
+    TimerFired,
     decide,
 )
 from bot.replies import Reply, TextReply, graph_payload, mark_read_payload
+from bot.shop_rules import when_text
 from bot.tickets import build_ticket, display_number
-from bot.whatsapp_payloads import message_text, reply_id
+from bot.timers import TimerSettings, due_now, next_timer
+from bot.whatsapp_payloads import location_pin, message_text, native_cart, reply_id
 from catalog.catalog import Catalog
 
 log = logging.getLogger(__name__)
@@ -52,7 +59,13 @@ def event_from_message(message: dict[str, Any]) -> Event:
     body = message_text(message)
     if body is not None:
         return CustomerText(body)
-    return OtherMessage(str(message.get("type", "unknown")))
+    kind = str(message.get("type", "unknown"))
+    # A cart or a pin we cannot read is answered like any other message we cannot read.
+    if kind == "order":
+        return native_cart(message) or OtherMessage(kind)
+    if kind == "location":
+        return location_pin(message) or OtherMessage(kind)
+    return OtherMessage(kind)
 
 
 class Processor:
@@ -68,6 +81,8 @@ class Processor:
         kitchen_enabled: bool,
         merge_window: float = 0.0,
         clock: Clock | None = None,
+        timers: TimerSettings | None = None,
+        template: window.Template | None = None,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
@@ -76,6 +91,8 @@ class Processor:
         self._kitchen_enabled = kitchen_enabled
         self._merge_window = merge_window
         self._clock = clock or Clock()
+        self._timers = timers or TimerSettings()
+        self._template = template  # sent instead of messages due after the 24-hour window
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._due: dict[str, float] = {}  # customer -> when their quiet window ends
@@ -152,15 +169,19 @@ class Processor:
             conversation.reply_to = stored.get("reply_to") or row.customer
             conversation.name = stored.get("name") or conversation.name
             conversation.last_inbound_at = max(conversation.last_inbound_at, row.sent_at)
+            self._customer_wrote(conversation, row.sent_at)
             decision = self._decide(row, stored["message"], conversation)
             replies, held = burst_replies(
                 decision.replies, revision=decision.state.revision, stage=decision.state.stage,
                 more_coming=more_coming, held=held)
             if decision.place_order is not None:
                 replies.append(
-                    await self._place_order(session, row, conversation, decision.place_order)
+                    await self._place_order(session, row, conversation, decision.place_order,
+                                            decision.details)
                 )
             self._queue_replies(session, row.wamid, conversation.reply_to, replies)
+            self._queue_alerts(session, f"alert:{row.wamid}", decision.alerts)
+            self._schedule(conversation, decision.state)
             conversation.state = decision.state.to_json()
             conversation.version += 1
             conversation.updated_at = utcnow()
@@ -174,7 +195,9 @@ class Processor:
         self, row: InboundMessage, message: dict[str, Any], conversation: ConversationRow
     ) -> Decision:
         state = ConversationState.from_json(conversation.state)
-        ctx = Context(self._catalog(), self._parser(), conversation.name, now=self._clock.now())
+        ctx = Context(self._catalog(), self._parser(), conversation.name,
+                      customer=conversation.reply_to or conversation.customer,
+                      now=self._clock.now())
         try:
             return decide(state, event_from_message(message), ctx)
         except Exception as error:
@@ -190,8 +213,10 @@ class Processor:
         row: InboundMessage,
         conversation: ConversationRow,
         priced: PricedCart,
+        details: OrderDetails,
     ) -> Reply:
         catalog = self._catalog()
+        latitude, longitude = details.location or (None, None)
         order = OrderRow(
             customer=row.customer,
             customer_name=conversation.name,
@@ -199,6 +224,12 @@ class Processor:
             lines=json.dumps([line.line.to_json() for line in priced.lines]),
             total=str(priced.total),
             currency=catalog.shop.currency,
+            fulfillment=details.fulfilment,
+            address=details.address,
+            latitude=latitude,
+            longitude=longitude,
+            note=details.note,
+            prepare_at=details.prepare_at.astimezone(UTC) if details.prepare_at else None,
         )
         session.add(order)
         await session.flush()  # assigns the id the human order number is derived from
@@ -206,16 +237,20 @@ class Processor:
         order.number = ORDER_NUMBER_START + order.id
         if self._kitchen_enabled:
             ticket = build_ticket(order.number, order.created_at, priced, catalog,
-                                  conversation.name)
+                                  conversation.name, fulfillment=details.fulfilment,
+                                  address=details.address, location=details.location,
+                                  note=details.note, prepare_at=details.prepare_at)
             session.add(OutboxItem(kind="kitchen", lane="kitchen", key=f"order-{order.number}",
                                    payload=json.dumps(ticket)))
         else:
             log.warning("order %s has no kitchen adapter configured", order.number)
         first_name = conversation.name.split()[0] if conversation.name.strip() else ""
+        when = (when_text(details.prepare_at, self._clock.now())
+                if details.prepare_at is not None else "")
         return TextReply(texts.text(
             "confirmed", name=f", {first_name}" if first_name else "",
             number=display_number(order.number), total=catalog.format_money(priced.total),
-        ))
+        ) + "\n" + confirmation_line(details, catalog.shop, when))
 
     @staticmethod
     def _queue_replies(
@@ -227,3 +262,159 @@ class Processor:
         for index, reply in enumerate(replies):
             session.add(OutboxItem(kind="whatsapp", lane=lane, key=f"reply:{wamid}:{index}",
                                    payload=json.dumps(graph_payload(reply, reply_to))))
+
+    # --- timers, handoff and the 24-hour window (bot.timers, bot.handoff, bot.window) ---
+
+    async def run_timers(self) -> int:
+        """Fire every conversation timer due at the clock's now; returns how many fired."""
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(ConversationRow.customer).where(
+                    col(ConversationRow.due_at).is_not(None),
+                    col(ConversationRow.due_at) <= self._clock.now()))
+            customers = list(rows)
+        fired = 0
+        for customer in customers:
+            if await self._bot_event(customer, release=False) is not None:
+                fired += 1
+        return fired
+
+    async def release_handoff(self, customer: str) -> Released | None:
+        """Give a handed-off conversation back to the bot; None for an unknown customer."""
+        return await self._bot_event(customer.lstrip("+"), release=True)
+
+    async def handed_off(self) -> list[ConversationRow]:
+        """Conversations a person has taken over, oldest activity first."""
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(ConversationRow)
+                .where(col(ConversationRow.state).contains('"handoff": true'))
+                .order_by(col(ConversationRow.timer_from)))
+            return [row for row in rows if ConversationState.from_json(row.state).handoff]
+
+    async def _bot_event(self, customer: str, *, release: bool) -> Released | None:
+        """A timer or a release, run like a message: under the customer's lock, one transaction.
+
+        For a timer, the deadline is read again inside the transaction: a message processed in
+        the meantime has moved or cleared it, and then nothing fires.
+        """
+        lock = self._locks.setdefault(customer, asyncio.Lock())
+        async with lock:
+            result = await self._run_bot_event(customer, release)
+        if not lock.locked():
+            self._locks.pop(customer, None)
+        if result is not None:
+            self._on_outbox()
+        return result
+
+    async def _run_bot_event(self, customer: str, release: bool) -> Released | None:
+        now = self._clock.now()
+        async with self._sessions() as session, session.begin():
+            conversation = await session.get(ConversationRow, customer)
+            if conversation is None:
+                return None
+            state = ConversationState.from_json(conversation.state)
+            event: TimerFired | HandoffRelease
+            if release:
+                event, label = HandoffRelease(), "release"
+            else:
+                # Recomputed from the state: a message in the meantime moved the deadline.
+                kind = due_now(state, conversation.timer_from, self._timers, now)
+                if kind is None:
+                    self._schedule(conversation, state)
+                    session.add(conversation)
+                    return None
+                event, label = TimerFired(kind), kind
+            ctx = Context(self._catalog(), _LazyParser(self._parser), conversation.name,
+                          customer=conversation.reply_to or customer, now=now)
+            try:
+                decision = decide(state, event, ctx)
+            except Exception:
+                # E.g. a catalog edit removed a cart item: drop this timer rather than retry it
+                # every sweep; the customer's next message schedules afresh.
+                log.exception("%s for %s failed; timer dropped", label, customer)
+                conversation.due_at = conversation.due_kind = None
+                session.add(conversation)
+                return None
+            delivery = self._queue_bot_initiated(
+                session, f"{label}:{customer}:{conversation.version}", conversation,
+                decision.replies, now)
+            if release:
+                conversation.timer_from = now  # cart timers start again from here
+            log.info("%s for %s: %d message(s), %s", label, customer, len(decision.replies),
+                     delivery)
+            self._schedule(conversation, decision.state)
+            conversation.state = decision.state.to_json()
+            conversation.version += 1
+            conversation.updated_at = utcnow()
+            session.add(conversation)
+            return Released(customer, conversation.name, state.handoff, delivery)
+
+    def _queue_bot_initiated(
+        self, session: AsyncSession, key: str, conversation: ConversationRow,
+        replies: tuple[Reply, ...], now: datetime,
+    ) -> window.Delivery:
+        """Messages nobody just asked for: inside the 24-hour window as they are, else as the
+        configured template, else not at all (logged)."""
+        to = conversation.reply_to or conversation.customer
+        last = conversation.customer_at
+        if last is None and conversation.last_inbound_at:  # a row from before customer_at
+            last = datetime.fromtimestamp(conversation.last_inbound_at, UTC)
+        outgoing = window.plan(replies, to, last, now, self._template)
+        if outgoing.delivery == "template":
+            log.info("24-hour window closed for %s: sending template %r instead of %d "
+                     "message(s)", to, self._template.name if self._template else "",
+                     len(replies))
+        elif outgoing.delivery == "dropped":
+            log.warning("24-hour window closed for %s: %d message(s) not sent (set "
+                        "ORDERBOT_REMINDER_TEMPLATE to send a template instead)", to,
+                        len(replies))
+        for index, payload in enumerate(outgoing.payloads):
+            session.add(OutboxItem(kind="whatsapp", lane=f"wa:{to}", key=f"{key}:{index}",
+                                   payload=json.dumps(payload)))
+        return outgoing.delivery
+
+    def _queue_alerts(self, session: AsyncSession, key: str, alerts: tuple[str, ...]) -> None:
+        if not alerts:
+            return
+        owner = (self._catalog().shop.owner_whatsapp or "").lstrip("+")
+        if not owner:
+            log.warning("no shop.owner_whatsapp in the catalog: %d alert(s) not sent: %s",
+                        len(alerts), " | ".join(alerts))
+            return
+        for index, alert in enumerate(alerts):
+            session.add(OutboxItem(kind="whatsapp", lane=f"wa:{owner}", key=f"{key}:{index}",
+                                   payload=json.dumps(graph_payload(TextReply(alert), owner))))
+
+    def _customer_wrote(self, conversation: ConversationRow, sent_at: int) -> None:
+        now = self._clock.now()
+        opened = window.opened_at(sent_at, now)
+        known = conversation.customer_at
+        conversation.customer_at = max(opened, known) if known else opened
+        conversation.timer_from = now  # a customer writing resets the timers
+
+    def _schedule(self, conversation: ConversationRow, state: ConversationState) -> None:
+        due = next_timer(state, conversation.timer_from, self._timers)
+        conversation.due_at = None if due is None else due.at
+        conversation.due_kind = None if due is None else due.kind
+
+
+@dataclass(frozen=True)
+class Released:
+    """What a timer or a handoff release did (the CLI prints it)."""
+
+    customer: str
+    name: str
+    was_paused: bool  # the conversation was handed off before this event
+    delivery: window.Delivery  # how the customer was told
+
+
+class _LazyParser:
+    """Builds the order parser only if the event needs it (a CLI release never does)."""
+
+    def __init__(self, make: Callable[[], TextParser]) -> None:
+        self._make = make
+
+    def parse(self, text: str) -> Any:
+        return self._make().parse(text)
+

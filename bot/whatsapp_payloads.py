@@ -8,8 +8,12 @@ whole, and skip what we do not understand instead of failing the whole delivery.
 from __future__ import annotations
 
 import logging
+import math
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from bot.conversation import LocationPin, NativeCart, NativeCartItem
 
 log = logging.getLogger(__name__)
 
@@ -174,3 +178,94 @@ def reply_id(message: dict[str, Any]) -> str | None:
     if isinstance(button, dict) and isinstance(button.get("payload"), str):
         return str(button["payload"])
     return None
+
+
+# A WhatsApp cart line of more than this is a tampered or broken payload, not a real basket;
+# the customer sees the capped number in the summary before confirming.
+MAX_CART_QUANTITY = 999
+
+
+def native_cart(message: dict[str, Any]) -> NativeCart | None:
+    """A `type: order` message (a cart sent from the shop's WhatsApp catalog) as an event.
+
+    None when the message carries no readable order at all. A single item that cannot be read
+    (no retailer id, a quantity that is not a positive whole number) is left out and logged:
+    the customer sees the summary of what was understood before anything is placed.
+    """
+    order = message.get("order")
+    items = order.get("product_items") if isinstance(order, dict) else None
+    if not isinstance(order, dict) or not isinstance(items, list):
+        return None
+    read: list[NativeCartItem] = []
+    for item in items:
+        cart_item = _cart_item(item)
+        if cart_item is None:
+            log.warning("skipping an unreadable cart item: %.200r", item)
+        else:
+            read.append(cart_item)
+    text = order.get("text")
+    return NativeCart(tuple(read), text.strip() if isinstance(text, str) else "")
+
+
+def _cart_item(item: Any) -> NativeCartItem | None:
+    if not isinstance(item, dict):
+        return None
+    retailer_id = item.get("product_retailer_id")
+    if isinstance(retailer_id, int) and not isinstance(retailer_id, bool):
+        retailer_id = str(retailer_id)  # numeric SKUs typed as numbers by some senders
+    quantity = _whole_number(item.get("quantity"))
+    if not isinstance(retailer_id, str) or not retailer_id.strip() or quantity is None:
+        return None
+    if quantity < 1:
+        return None
+    return NativeCartItem(retailer_id.strip(), min(quantity, MAX_CART_QUANTITY),
+                          _price_text(item.get("item_price")))
+
+
+def _whole_number(value: Any) -> int | None:
+    """2, 2.0 and "2" (Meta's old SDK typed it as a string); not True, 2.5 or "two"."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and value.strip().isdigit() and len(value.strip()) <= 9:
+        return int(value.strip())
+    return None
+
+
+def _price_text(value: Any) -> str:
+    """The unit price as exact decimal text ("12.5"), or "" when it is not a price."""
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return ""
+    try:
+        price = Decimal(str(value).strip())  # str() of a float keeps 12.5 as 12.5
+    except InvalidOperation:
+        return ""
+    return str(price) if price.is_finite() and price >= 0 else ""
+
+
+def location_pin(message: dict[str, Any]) -> LocationPin | None:
+    """A shared location as an event; None when it has no usable coordinates."""
+    location = message.get("location")
+    if not isinstance(location, dict):
+        return None
+    latitude = _coordinate(location.get("latitude"), 90)
+    longitude = _coordinate(location.get("longitude"), 180)
+    if latitude is None or longitude is None:
+        return None
+    name, address = location.get("name"), location.get("address")
+    return LocationPin(latitude, longitude,
+                       name.strip() if isinstance(name, str) else "",
+                       address.strip() if isinstance(address, str) else "")
+
+
+def _coordinate(value: Any, limit: float) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        return None
+    return number if math.isfinite(number) and -limit <= number <= limit else None

@@ -10,13 +10,16 @@ Open the file in Excel or LibreOffice: every line is a row, nothing needs tricks
     shop,hours.sun,closed
     shop,fulfillment,pickup|delivery
     shop,owner_whatsapp,15550001111
+    shop,preorders,no
+    shop,minimum_order,15.00
 
     id,name,category,price,aliases,available,stock,low_stock_at,variants,ingredients,options
     chicken-shawarma,Chicken Shawarma,Wraps,8.99,shawerma|djej,yes,,,Regular*|Large=11.99,...
 
 Shop settings: rows above the header whose first cell is `shop`; the second cell names the
 setting, the third holds its value. Settings: name (required), currency (USD), timezone
-(America/New_York), fulfillment (pickup|delivery), owner_whatsapp (digits with country code)
+(America/New_York), fulfillment (pickup|delivery), owner_whatsapp (digits with country code),
+preorders (yes/no: take orders while closed, to prepare at opening), minimum_order (a price)
 and hours.mon ... hours.sun (`11:00-23:00`, several ranges `11:00-15:00|17:00-02:00`, a range
 past midnight like `18:00-02:00`, or `closed`). An empty value cell means the default.
 
@@ -24,8 +27,9 @@ Header row: the first row after the shop rows names the columns, in any order an
 ("Low stock at" = low_stock_at). Required: name and price. Optional: id (made from the name
 when empty: "Chicken Shawarma" -> chicken-shawarma), category, aliases, available (yes/no, empty
 = yes), stock and low_stock_at (whole numbers; empty = not counted), variants, ingredients,
-options. One product per row below it. Empty rows are skipped; a row whose first cell starts
-with `#` is a comment. Problems give the line in the file: the spreadsheet's row number, unless
+options, retailer_id (the item's id in your WhatsApp catalog, for WhatsApp carts). One
+product per row below it. Empty rows are skipped; a row whose first cell starts with `#` is a
+comment. Problems give the line in the file: the spreadsheet's row number, unless
 a cell above holds several lines of text.
 
 Prices are plain numbers with a point: 7.50 (no currency sign, no decimal comma).
@@ -37,6 +41,7 @@ Mini-syntaxes inside cells (`|`, `(`, `)`, `=`, `*`, `+`, `;`, `[`, `]` are rese
   garlic-sauce).
 - variants: `Regular*|Large(big|xl)=11.99`. `=price` is optional (the product's price then);
   `*` marks the default variant. Without a `*` the bot asks which one the customer wants.
+  `@id` at the end gives the variant's retailer id: `Regular*@SKU-SHW-R|Large=11.99@SKU-SHW-L`.
 - ingredients: `Garlic sauce(garlic|toum)|Pickles|Onions`.
 - options: groups separated by `;`, each `Group[min-max]: Choice+price|Choice|...`, e.g.
   `Extras[0-3]: Cheese+1.00|Extra meat+3.00; Doneness[1]: Medium|Well done`. `[1]` means
@@ -61,12 +66,12 @@ from catalog.locate import did_you_mean
 from catalog.models import WEEKDAYS
 
 COLUMNS = ("id", "name", "category", "price", "aliases", "available", "stock", "low_stock_at",
-           "variants", "ingredients", "options")
+           "variants", "ingredients", "options", "retailer_id")
 REQUIRED_COLUMNS = ("name", "price")
-SHOP_KEYS = ("name", "currency", "timezone", "fulfillment", "owner_whatsapp",
-             *(f"hours.{day}" for day in WEEKDAYS))
+SHOP_KEYS = ("name", "currency", "timezone", "fulfillment", "owner_whatsapp", "preorders",
+             "minimum_order", *(f"hours.{day}" for day in WEEKDAYS))
 _PLAIN_COLUMNS = frozenset(("id", "name", "category", "price", "available", "stock",
-                            "low_stock_at"))
+                            "low_stock_at", "retailer_id"))
 _DELIMITER = re.compile(rf'^\s*"?(?:shop|{"|".join(COLUMNS)})"?\s*([,;\t])',
                         re.IGNORECASE | re.MULTILINE)
 _GROUP = re.compile(r"^(?P<name>[^\[\]:]+?)\s*(?:\[\s*(?P<min>\d+)\s*(?:-\s*(?P<max>\d+)\s*)?\])?"
@@ -336,9 +341,11 @@ def parse_named_list(text: str) -> list[dict[str, object]]:
 
 
 def parse_variants(text: str) -> list[dict[str, object]]:
-    """`Regular*|Large(big)=11.99`: name, aliases, optional price, `*` for the default."""
+    """`Regular*|Large(big)=11.99@SKU-L`: name, aliases, optional price, `*` for the default,
+    optional `@retailer id`."""
     variants = []
-    for part in _split(text, "|"):
+    for whole in _split(text, "|"):
+        part, retailer_id = _retailer_id(whole)
         default = part.endswith("*")
         body = part.rstrip("*").strip()
         label, equals, price = body.rpartition("=") if "=" in body else (body, "", "")
@@ -352,8 +359,28 @@ def parse_variants(text: str) -> list[dict[str, object]]:
             variant["price"] = price.strip()
         if default:
             variant["default"] = "true"
+        if retailer_id:
+            variant["retailer_id"] = retailer_id
         variants.append(variant)
     return variants
+
+
+def _retailer_id(part: str) -> tuple[str, str]:
+    """`Large=11.99@SKU-L` -> ("Large=11.99", "SKU-L"); a `*` after the id still marks the
+    default. The first `@` outside the aliases' parentheses starts the id."""
+    depth = 0
+    for index, char in enumerate(part):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if char == "@" and depth == 0:
+            label, retailer_id = part[:index].strip(), part[index + 1:].strip()
+            if retailer_id.endswith("*"):
+                label, retailer_id = label + "*", retailer_id.rstrip("*").strip()
+            if not retailer_id:
+                raise CellError(f'"{part}" has "@" but no retailer id after it.',
+                                "Write the id from your WhatsApp catalog after '@', like "
+                                "Large=11.99@SKU-L, or drop the '@'.")
+            return label, retailer_id
+    return part, ""
 
 
 def parse_options(text: str) -> list[dict[str, object]]:

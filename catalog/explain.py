@@ -19,6 +19,7 @@ EXAMPLES = {
     "min": "0", "max": "1", "id": "chicken-shawarma", "name": "Chicken Shawarma",
     "category": "Wraps", "group": "Extras", "currency": "USD", "timezone": "America/New_York",
     "owner_whatsapp": "15550001111", "fulfillment": "[pickup, delivery]", "choices": "a list",
+    "preorders": "false", "minimum_order": "15.00",
 }
 _CURRENCY_SIGNS = re.compile(r"[$€£¥₹₦]|R\$|\b[A-Za-z]{3}\b")
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
@@ -180,9 +181,10 @@ def _by_type(
             )
         return f"{shown} is not yes or no.", "Write true or false."
     if kind == "string_type":
-        return f"{shown} should be plain text.", (
-            f"Write the {name} on one line, like {_ex(name, 'Large')}."
-        )
+        # "id: [a, b]" or a nested "name:" block: say which field wanted text, and what it got.
+        what = f"The {name} must be text, not {shown}" if isinstance(value, Mapping | list) \
+            else f"{shown} should be plain text"
+        return f"{what}.", f"Write the {name} on one line, like {_ex(name, 'Large')}."
     if kind == "string_too_short":
         return f"The {name} is empty.", f"Write a {name}, e.g. {_ex(name, 'Large')}."
     if kind == "string_too_long":

@@ -30,6 +30,13 @@ _TRUE = {"true", "yes", "on", "1", "y", "t"}
 # Whitespace other than the space (what str.split() also splits at).
 _OTHER_SPACE = re.compile("[\t\n\x0b-\r\x1c-\x1f\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f"
                           "\u205f\u3000]")
+# An alias that is only a number (with a sign, a currency sign or decimals, as a misplaced
+# price or stock would be written).
+_NUMBER_ALIAS = re.compile(r"\s*[-+]?\s*[$€£]?\s*\d+(?:[.,]\d+)?\s*")
+# CSV cells that hold one text, and what makes such a cell a list or a group ("Wrap|Roll",
+# "[a, b]", "{a: b}"): the characters the CSV format reserves for lists.
+_TEXT_COLUMNS = ("name", "category")
+_LISTED = re.compile(r"[|\[\]{}]")
 # Item lists inside a product whose ids must be unique and whose names must not overlap.
 _ITEM_LISTS = (("variants", "variant"), ("ingredients", "ingredient"))
 
@@ -79,7 +86,7 @@ def _read(content: bytes, name: str, suffix: str) -> CatalogFile:
         raw = None if data is None else load_plain_yaml_lines(content, name)
         return validate(raw or parse_yaml(content, name))
     raw = parse_csv(content, name)  # the CSV reader notes each row's line as it goes
-    model = None if raw.problems or raw.data is None else validated_quickly(raw.data)
+    model = None if raw.problems or raw.data is None else validated_quickly(raw.data, csv=True)
     return model or validate(raw)
 
 
@@ -164,6 +171,7 @@ class _CrossChecker:
             return
         ids: dict[str, Loc] = {}
         names: dict[str, tuple[str, Loc]] = {}
+        retailer_ids: dict[str, tuple[str, Loc]] = {}
         for i, product in enumerate(products):
             if not isinstance(product, Mapping):
                 continue
@@ -178,7 +186,9 @@ class _CrossChecker:
             elif isinstance(pid, str):
                 ids[pid] = (*loc, "id")
             # A repeated id is usually a copied product; its names would only echo that problem.
-            for text, name_loc in [] if pid in ids and ids[pid][1] != i else _names(product, loc):
+            # (An id that is not text, e.g. "id: [a, b]", is pydantic's to report.)
+            copied = isinstance(pid, str) and pid in ids and ids[pid][1] != i
+            for text, name_loc in [] if copied else _names(product, loc):
                 key = normalise_name(text)
                 other = names.setdefault(key, (label, name_loc))
                 if other[0] != label:
@@ -187,7 +197,63 @@ class _CrossChecker:
                              f"{self.raw.line_for(other[1])}) and '{label}'.",
                              f'A customer writing "{text}" could mean either; keep it on one '
                              "product only.")
+            self._number_aliases(product, loc)
+            if self.raw.columns:
+                self._listed_cells(product, loc)
             self._inside(product, loc, i)
+            self._retailer_ids(product, loc, label, retailer_ids)
+
+    def _retailer_ids(self, product: Mapping[str, object], loc: Loc, label: str,
+                      seen: dict[str, tuple[str, Loc]]) -> None:
+        """A WhatsApp cart names its items by retailer id: each must find exactly one item."""
+        places: list[tuple[object, Loc, str]] = [
+            (product.get("retailer_id"), (*loc, "retailer_id"), f"product '{label}'")]
+        for j, variant in enumerate(_as_list(product.get("variants"))):
+            if isinstance(variant, Mapping):
+                places.append((variant.get("retailer_id"), (*loc, "variants", j, "retailer_id"),
+                               f"product '{label}' > variant '{variant.get('id')}'"))
+        for retailer_id, where, owner in places:
+            if not isinstance(retailer_id, str) or not retailer_id.strip():
+                continue
+            other = seen.setdefault(retailer_id.strip(), (owner, where))
+            if other[1] != where:
+                self.add(where,
+                         f"The retailer id '{retailer_id.strip()}' is already used by {other[0]} "
+                         f"(line {self.raw.line_for(other[1])}).",
+                         "Give each product and variant its own retailer id, as in your "
+                         "WhatsApp catalog: a WhatsApp cart finds its items by it.")
+
+    def _number_aliases(self, product: Mapping[str, object], loc: Loc) -> None:
+        """'aliases: 5' (a CSV aliases cell holding one number): a price or stock in the wrong
+        place, far more often than a name. A list is taken at its word: [1664] is a beer."""
+        named: list[tuple[object, Loc]] = [(product, loc)]
+        named += [(item, (*loc, "ingredients", j))
+                  for j, item in enumerate(_as_list(product.get("ingredients")))]
+        for g, group in enumerate(_as_list(product.get("options"))):
+            if isinstance(group, Mapping):
+                named += [(item, (*loc, "options", g, "choices", j))
+                          for j, item in enumerate(_as_list(group.get("choices")))]
+        for item, item_loc in named:
+            text = _lone_number(item, csv=self.raw.columns)
+            if text is not None:
+                self.add((*item_loc, "aliases"),
+                         f'The aliases must be other names for it, not the number "{text}".',
+                         "If it is a price or stock, move it to its own "
+                         f"{'column' if self.raw.columns else 'field'}. A number that is "
+                         "really a name (a beer called 1664) goes with another name: "
+                         + ("1664|Kronenbourg." if self.raw.columns else "[1664, Kronenbourg]."))
+
+    def _listed_cells(self, product: Mapping[str, object], loc: Loc) -> None:
+        """CSV: a name or category cell written as a list or a group ("Wrap|Roll", "[a, b]"),
+        the spreadsheet's form of a list where text is expected."""
+        for key in _TEXT_COLUMNS:
+            value = product.get(key)
+            if isinstance(value, str) and _LISTED.search(value):
+                self.add((*loc, key),
+                         f'The {key} must be one piece of text, but "{value.strip()}" is '
+                         "written like a list.",
+                         "Other names customers use go in the 'aliases' column, separated "
+                         "by |." if key == "name" else f"Write one {key}, without | [ ] {{ }}.")
 
     def _inside(self, product: Mapping[str, object], loc: Loc, index: int) -> None:
         before = len(self.problems)
@@ -253,18 +319,35 @@ class _CrossChecker:
                              f"Keep it on one {kind} only, so the bot knows which one is meant.")
 
 
-def validated_quickly(data: object) -> CatalogFile | None:
-    """The catalog when `validate` would accept `data`, else None. Quick because it never words
-    a problem: whatever `validate` would report makes this return None instead."""
+def validated_quickly(data: object, *, csv: bool = False) -> CatalogFile | None:
+    """The catalog when `validate` would accept `data` (read from a CSV file when `csv`), else
+    None. Quick because it never words a problem: whatever `validate` would report makes this
+    return None instead."""
     if not isinstance(data, Mapping):
         return None
-    prepared = _QuickCheck().prepare(data)
+    prepared = _QuickCheck(csv=csv).prepare(data)
     if prepared is None:
         return None
     try:
-        return CatalogFile.model_validate(prepared)
+        model = CatalogFile.model_validate(prepared)
     except ValidationError:
         return None
+    return model if _retailer_ids_unique(model) else None
+
+
+def _retailer_ids_unique(model: CatalogFile) -> bool:
+    """No retailer id on two items (what _CrossChecker._retailer_ids reports)."""
+    seen: set[str] = set()
+    count = 0
+    for product in model.products:
+        if product.retailer_id is not None:
+            seen.add(product.retailer_id)
+            count += 1
+        for variant in product.variants:
+            if variant.retailer_id is not None:
+                seen.add(variant.retailer_id)
+                count += 1
+    return len(seen) == count
 
 
 # The models of the item lists inside a product.
@@ -277,7 +360,8 @@ class _QuickCheck:
     models already, each distinct raw item once (a big catalog repeats the same few pack sizes
     on thousands of products, and pydantic takes a model instance as it is)."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, csv: bool = False) -> None:
+        self.csv = csv  # CSV data: also what _CrossChecker checks for CSV only
         # per item list key: the raw item (by identity) -> its model
         self.models: dict[str, dict[int, Variant | Ingredient | OptionGroup]] = {
             key: {} for key, _ in _ITEM_MODELS}
@@ -294,6 +378,9 @@ class _QuickCheck:
         texts: list[str] = []  # every product name and alias ...
         owners: list[object] = []  # ... and the product it names
         prepared: list[object] = []
+        cells: list[str] = []  # CSV: names, for _CrossChecker._listed_cells
+        categories: set[object] = set()
+        csv = self.csv
         for number, product in enumerate(products):
             if not isinstance(product, dict):
                 prepared.append(product)
@@ -309,12 +396,21 @@ class _QuickCheck:
             if isinstance(name, str) and name.strip():
                 texts.append(name)
                 owners.append(label)
+            if csv:
+                if isinstance(name, str):
+                    cells.append(name)
+                categories.add(product.get("category"))
+                if isinstance(aliases, list) and len(aliases) == 1 and _lone_number(
+                        product, csv=True):
+                    return None
             if isinstance(aliases, list):
                 for alias in aliases:
                     if isinstance(alias, str) and alias.strip():
                         texts.append(alias)
                         owners.append(label)
             elif isinstance(aliases, str) and aliases.strip():
+                if _is_number(aliases):  # what _CrossChecker._number_aliases reports
+                    return None
                 texts.append(aliases)
                 owners.append(label)
             changed: dict[str, object] | None = None
@@ -329,6 +425,10 @@ class _QuickCheck:
             prepared.append(changed or product)
         if _shared(_normalised(texts), owners):  # a name of two products
             return None
+        if csv:  # one search over all the cells: far quicker than one per cell
+            cells += [c for c in categories if isinstance(c, str)]
+            if _LISTED.search("\n".join(cells)) is not None:
+                return None
         return {**data, "products": prepared}
 
     def items(self, items: list[object], key: str,
@@ -342,9 +442,10 @@ class _QuickCheck:
         if key == "options":
             choices = [item for group in items if isinstance(group, Mapping)
                        for item in _as_list(group.get("choices"))]
-            if _names_shared(choices):
+            if _names_shared(choices) or any(_lone_number(c, csv=self.csv) for c in choices):
                 return None
-        elif _names_shared(items):
+        elif _names_shared(items) or (key == "ingredients" and any(
+                _lone_number(i, csv=self.csv) for i in items)):
             return None
         models = self.models[key]
         validated = []
@@ -397,16 +498,34 @@ def _names_shared(items: list[object]) -> bool:
 
 def _name_texts(item: Mapping[str, object]) -> list[str]:
     """The texts _names finds in an item, without their places."""
-    found: list[str] = []
     name = item.get("name")
-    if isinstance(name, str) and name.strip():
-        found.append(name)
+    return [name, *_alias_texts(item)] if isinstance(name, str) and name.strip() \
+        else _alias_texts(item)
+
+
+def _alias_texts(item: Mapping[str, object]) -> list[str]:
     aliases = item.get("aliases")
-    if isinstance(aliases, str) and aliases.strip():
-        found.append(aliases)
-    elif isinstance(aliases, list):
-        found += [a for a in aliases if isinstance(a, str) and a.strip()]
-    return found
+    if isinstance(aliases, str):
+        return [aliases] if aliases.strip() else []
+    if isinstance(aliases, list):
+        return [a for a in aliases if isinstance(a, str) and a.strip()]
+    return []
+
+
+def _is_number(text: str) -> bool:
+    """'5', '7.50', '-2', '$3': a number, which can never be another name for an item."""
+    if text[:1].isalpha():  # nearly every alias: no need for the pattern
+        return False
+    return _NUMBER_ALIAS.fullmatch(text) is not None
+
+
+def _lone_number(item: object, *, csv: bool = False) -> str | None:
+    """The number when an item's aliases are one bare number: 'aliases: 5' in YAML, a cell
+    holding only '5' in CSV (which the CSV reader hands over as the list ['5'])."""
+    aliases = item.get("aliases") if isinstance(item, Mapping) else None
+    if csv and isinstance(aliases, list) and len(aliases) == 1:
+        aliases = aliases[0]
+    return aliases.strip() if isinstance(aliases, str) and _is_number(aliases) else None
 
 
 def _as_list(value: object) -> list[object]:

@@ -22,6 +22,9 @@ _HOURS_RANGE = re.compile(r"^([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-4]):[0-5]\d$")
 
 Money = Annotated[Decimal, Field(ge=0, max_digits=12, decimal_places=4)]
 PriceDelta = Annotated[Decimal, Field(max_digits=12, decimal_places=4)]
+# The SKU / content id of the item in the shop's WhatsApp (Meta commerce) catalog: a WhatsApp
+# cart names its items by it. Any text; Meta's catalog feeds allow up to 100 characters.
+RetailerId = Annotated[str, Field(min_length=1, max_length=100)]
 
 
 class _Strict(BaseModel):
@@ -62,6 +65,7 @@ class Variant(Named):
 
     price: Money | None = None
     default: bool = False
+    retailer_id: RetailerId | None = None
 
 
 class Ingredient(Named):
@@ -104,6 +108,7 @@ class Product(Named):
     variants: tuple[Variant, ...] = ()
     ingredients: tuple[Ingredient, ...] = ()
     options: tuple[OptionGroup, ...] = ()
+    retailer_id: RetailerId | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> Product:
@@ -163,6 +168,9 @@ class Shop(_Strict):
     hours: dict[Weekday, tuple[str, ...]] = Field(default_factory=dict)
     fulfillment: tuple[FulfillmentMode, ...] = ("pickup",)
     owner_whatsapp: str | None = Field(default=None, pattern=r"^\+?[0-9]{6,15}$")
+    # Closed: take orders anyway and prepare them at opening (true), or say when we open.
+    preorders: bool = False
+    minimum_order: Money | None = None  # an order below this total cannot be confirmed
 
     @field_validator("fulfillment", mode="before")
     @classmethod

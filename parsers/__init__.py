@@ -28,9 +28,14 @@ Behaviour decisions (the contract callers may rely on):
 * Quantities: digits, number words up to the nineties and compounds ("twenty-five"), "a/an",
   "a couple (of)", "a dozen", "half a dozen", "x2"/"2x"/"2 x"/"×2", glued ("2shawarma"), and a
   number after the name closed by a separator ("shawarma 2, pepsi 1"). A number that names a
-  variant ('12" pizza', "rice 5 kg") is the variant, not a count. "2 shawarmas, one large, one
-  without garlic" shares the 2 out into separate lines; "a large margherita and a medium one"
-  adds a line of the product named just before (confidence 0.9).
+  variant ('12" pizza', "rice 5 kg") is the variant, not a count. "X2", "2x" and "(2)" after a
+  name count it too. "2 shawarmas, one large, one without garlic" shares the 2 out into
+  separate lines; "a large margherita and a medium one" adds a line of the product named just
+  before (confidence 0.9).
+* Packs. A multipack variant "<unit> x <count>" ("330 ml x 24") is also named "24 pack"/"24pk",
+  and by its unit alone ("size 4" for "size 4 x 40") when no other variant is called that. A
+  variant named by a count of what the product is ("12 eggs" of "Happy Cow Eggs") is named by
+  the bare count ("eggs 12") and by "a dozen"; "x N" after a size that is no multipack counts.
 * Confidence. 1.0 for exact names and aliases (plural forms count as exact); typo matches score
   the length-weighted rapidfuzz similarity of their words (e.g. "chiken shawrma" ~0.93); several
   words of one product's longer name ("tawook wrap" for "Shish Tawook Wrap") 0.85-0.95; a single
@@ -49,8 +54,15 @@ Behaviour decisions (the contract callers may rely on):
   candidate - but `available` is false; no line is emitted). An unknown option ("with lasagna")
   is an "unknown" entry whose candidates are the option/ingredient ids of the product it
   resembles. A negated product ("no pepsi") produces nothing.
-* Greetings, politeness and chat produce nothing. Leftover words clearly attached to an item that
-  are neither option nor ingredient ("well done", "cut in half", "no ice") become its `note`.
+* Brands. Parts of names in one phrase narrow each other: "eggs alpine fresh" (brand after the
+  type), "frosty frozen fries" (a word of the name left out), "yoghurt" for "yogurt"; of several
+  fits, the one whose whole name the words spell wins, otherwise one "ambiguous" entry.
+* A name followed straight away by a word the catalog does not know ("coke zero" on a menu
+  without it) names something else: "unknown" with the product as candidate, no line.
+* Greetings, politeness and chat produce nothing, including questions about the shop (times,
+  days, address: "what time do you close") and the shop's own name. Leftover words clearly
+  attached to an item that are neither option nor ingredient ("well done", "cut in half", "no
+  ice") become its `note`.
 * `span` is [start, end) in the original text, covering the line's quantity, modifiers and name.
 * Not checked here: option group bounds (a required "doneness" that was not given, more choices
   than `max`) - the cart/conversation layer validates a line against its product.

@@ -118,7 +118,11 @@ class Assembly:
         text = message.text[span[0]:span[1]]
         ids = tuple(self.catalog.products[n].id for n in mention.products)
         confidence = min([mention.confidence, base.confidence, *(r.confidence for r in shares)])
-        if len(ids) > 1:
+        if base.renamed is not None:  # "coke zero": not Coca-Cola, and not on the menu
+            span = self._span([*range(mention.first, mention.last), *range(*base.renamed)])
+            self.unresolved.append(Unresolved(message.text[span[0]:span[1]], "unknown", ids,
+                                              span))
+        elif len(ids) > 1:
             self.unresolved.append(Unresolved(text, "ambiguous", ids, span))
         elif not product.available:
             self.unresolved.append(Unresolved(text, "unavailable", ids, span))
@@ -174,6 +178,7 @@ class Assembly:
             return
         if not nested:
             partial = partial_mentions(message, self.catalog.names, lo, hi, self.catalog.blocked)
+            partial = self.catalog.narrow(message, partial)
             if partial:
                 self.assemble(lo, hi, partial, nested=True)
                 return

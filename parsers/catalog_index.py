@@ -11,9 +11,14 @@ from rapidfuzz import fuzz, process
 from catalog.catalog import Catalog
 from catalog.models import Product
 from parsers.index import SUBNAME_LIMIT, Lexicon, ProductIndex, name_forms, vocabulary
+from parsers.mentions import MAX_CANDIDATES, Mention
 from parsers.message import Message
-from parsers.modifier_index import SIZE_ALIASES, ModifierIndex
+from parsers.modifier_index import PACK_WORDS, SIZE_ALIASES, ModifierIndex
+from parsers.normalize import words
 
+_BREAKS = frozenset({",", ";", "\n", ".", "!", "?", "/", "|", ":"})  # end a phrase
+# Two spellings of one word ("yoghurt", "yogurt"), when narrowing candidates down
+_SPELLING = 85
 SCAN_ALL_BELOW = 2_000  # catalogs this small may be scanned whole for a single message
 _SUGGEST_CUTOFF = 75  # rapidfuzz WRatio for "did you mean" candidates of unknown text
 # Big catalogs: products considered per word of an unknown text (the index lists no more).
@@ -25,7 +30,10 @@ class CatalogIndex:
 
     def __init__(self, catalog: Catalog) -> None:
         self.products: tuple[Product, ...] = catalog.products
+        # The shop's own name ("is this sahara grill?") is chat, never an item.
+        self.shop_name = tuple(words(catalog.shop.name))
         size_words = {w for aliases in SIZE_ALIASES.values() for a in aliases for w in a.split()}
+        size_words.update(PACK_WORDS)
         # The build allocates millions of small tuples that all stay alive; the cyclic garbage
         # collector would rescan them again and again for nothing.
         collecting = gc.isenabled()
@@ -54,6 +62,57 @@ class CatalogIndex:
             index = ModifierIndex(self.products[number], self.lexicon, self.names.heads)
             self._modifiers[number] = index
         return index
+
+    def narrow(self, message: Message, mentions: list[Mention]) -> list[Mention]:
+        """Parts of names in one phrase narrow each other: "frosty frozen" + "fries", "eggs" +
+        "alpine fresh" (a brand after the product), "happy cow" + "cheese" (one question, not
+        two). Two neighbours become one mention of the products that have both parts."""
+        merged: list[Mention] = []
+        for mention in mentions:
+            previous = merged[-1] if merged else None
+            if previous is None or not previous.pool or not mention.pool \
+                    or not _one_phrase(message, previous.last, mention.first):
+                merged.append(mention)
+                continue
+            having = self._having(message, previous, mention) or self._having(
+                message, mention, previous)
+            # Of several, the one whose whole name (or alias) the words spell, in any order:
+            # "eggs alpine fresh" is "Alpine Fresh eggs", not "Alpine Fresh Organic Eggs".
+            whole = [n for n, spelled in having if spelled]
+            both = tuple(whole) if len(whole) == 1 else tuple(n for n, _ in having)
+            if not both:
+                merged.append(mention)
+                continue
+            merged[-1] = Mention(previous.first, mention.last, both[:MAX_CANDIDATES],
+                                 max(previous.confidence, mention.confidence),
+                                 previous.words + mention.words,
+                                 previous.skipped + mention.skipped, both)
+        return merged
+
+    def _having(self, message: Message, pool: Mention,
+                words: Mention) -> list[tuple[int, bool]]:
+        """The products of `pool` whose names also have every word of `words` (spelled alike:
+        "yoghurt" finds "yogurt"), each with whether the words of both spell one of its names
+        whole; only when the pool is complete, not cut at the limit."""
+        if len(pool.pool) >= SUBNAME_LIMIT:
+            return []
+        given = {lemma for i in range(pool.first, pool.last) for lemma in message.lemmas(i)}
+        wanted = [i for i in range(words.first, words.last) if message.is_content(i)]
+        found: list[tuple[int, bool]] = []
+        for number in pool.pool:
+            lemmas = self.names.lemmas(number)
+            spelled = set(given)
+            for i in wanted:
+                same = [lemma for lemma in lemmas if lemma in message.lemmas(i)] or [
+                    lemma for lemma in lemmas if fuzz.ratio(
+                        message.units[i].norm, self.lexicon.words[lemma]) >= _SPELLING]
+                if not same:
+                    break
+                spelled.update(same)
+            else:
+                found.append((number, any(spelled.issuperset(key)
+                                          for key in self.names.partial.keys_of(number))))
+        return found
 
     def fitting(self, message: Message, content: list[int], hi: int) -> list[tuple[int, int]]:
         """Available products whose modifiers explain every content word, with how many
@@ -107,3 +166,9 @@ class CatalogIndex:
                 for number in self.names.full.get((lemma,), [])[:_POOL_PER_WORD]:
                     pool[number] = None
         return list(pool)
+
+
+def _one_phrase(message: Message, lo: int, hi: int) -> bool:
+    """Nothing but filler between units lo and hi: no separator, quantity or content word."""
+    return all(not message.is_content(i) and message.units[i].marker is None
+               and message.units[i].norm not in _BREAKS for i in range(lo, hi))

@@ -208,6 +208,10 @@ class ProductIndex:
         self.max_len = max((len(key) for key in full), default=1)
         self.sizes: tuple[int, ...] = tuple(len(f[0]) if f else 0 for f in forms)
 
+    def lemmas(self, number: int) -> frozenset[int]:
+        """Every lemma in the names of product `number`."""
+        return frozenset(lemma for key in self.partial.keys_of(number) for lemma in key)
+
     def prefix(self, key: Key) -> bool:
         """Can `key` still grow into a name? (Every prefix of a name is one of its sub-keys.)"""
         return key in self.full or key in self.partial
@@ -243,6 +247,10 @@ class SubNames:
         # with one substring test
         self._texts: list[str | None] = [None] * len(keys)
         self._cache: dict[Key, list[int]] = {}
+
+    def keys_of(self, number: int) -> list[Key]:
+        """The lemma keys of product `number`'s names."""
+        return self._keys[number]
 
     @overload
     def get(self, key: Key) -> list[int] | None: ...

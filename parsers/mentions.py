@@ -31,6 +31,7 @@ class Mention:
     confidence: float
     words: int = 1  # catalog words matched: more words is a more specific name
     skipped: int = 0  # connector words read through, which another item may own
+    pool: tuple[int, ...] = ()  # a partial name: every product it may be (up to SUBNAME_LIMIT)
 
 
 def full_mentions(message: Message, index: ProductIndex, lo: int, hi: int) -> list[Mention]:
@@ -70,7 +71,8 @@ def partial_mentions(message: Message, index: ProductIndex, lo: int, hi: int,
             size = index.sizes[products[0]]
             scale = PARTIAL_BASE + PARTIAL_SPAN * min(1.0, len(step.key) / max(size, 1))
             found.append(Mention(i, step.last, tuple(products[:MAX_CANDIDATES]),
-                                 step.confidence * scale, len(step.key), step.skipped))
+                                 step.confidence * scale, len(step.key), step.skipped,
+                                 tuple(products)))
     return _select(message, found)
 
 
@@ -110,7 +112,7 @@ def _select(message: Message, found: list[Mention]) -> list[Mention]:
                 merged = tuple(dict.fromkeys(same.products + mention.products))
                 chosen[chosen.index(same)] = Mention(
                     same.first, same.last, merged[:MAX_CANDIDATES], same.confidence,
-                    same.words, same.skipped)
+                    same.words, same.skipped, tuple(dict.fromkeys(same.pool + mention.pool)))
             continue
         taken.update(span)
         chosen.append(mention)

@@ -23,6 +23,8 @@ SIZE_ALIASES: dict[tuple[str, ...], tuple[str, ...]] = {
     ("regular",): ("reg", "normal", "standard"),
     ("extra", "large"): ("xl", "x large"),
 }
+# Words of the pack names derived from multipack variants ("330 ml x 24" -> "24 pack").
+PACK_WORDS = ("pack", "pk")
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +58,11 @@ class ModifierIndex:
         self.heads: set[int] = set()  # last words of multi-word modifier names
         self.by_word: dict[int, list[Modifier]] = {}
         self.lexicon = lexicon
-        for modifier, text in _names(product):
+        # Variants named by a count of what the product is ("12 eggs" of "Happy Cow Eggs"):
+        # the count alone names them ("eggs 12", "a dozen eggs").
+        self.counts: dict[int, str] = {}
+        product_lemmas = {lexicon.lemma(w) for n in product.names() for w in name_words(n)}
+        for modifier, text in _names(product, self._counted(product, product_lemmas)):
             self._add(modifier, text, lexicon)
         self.variant_words = frozenset(
             lemma for key, found in self.keys.items() for lemma in key
@@ -88,6 +94,17 @@ class ModifierIndex:
                 listed = target.setdefault(lemma, [])
                 if modifier not in listed:
                     listed.append(modifier)
+
+    def _counted(self, product: Product, lemmas: set[int | None]) -> dict[str, int]:
+        """Variant ids named '<count> <word of the product name>', with their count."""
+        found: dict[str, int] = {}
+        for variant in product.variants:
+            parts = name_words(variant.name)
+            if len(parts) == 2 and parts[0].isdigit() and parts[1].isalpha() \
+                    and self.lexicon.lemma(parts[1]) in lemmas:
+                found[variant.id] = int(parts[0])
+                self.counts.setdefault(int(parts[0]), variant.id)
+        return found
 
     def match(self, message: Message, i: int, hi: int) -> Match | None:
         """The longest modifier name starting at unit i, else a partial one ('olives')."""
@@ -126,13 +143,17 @@ class ModifierIndex:
         return any(lemma in self.context for lemma in message.lemmas(i))
 
 
-def _names(product: Product) -> list[tuple[Modifier, str]]:
+def _names(product: Product, counted: dict[str, int]) -> list[tuple[Modifier, str]]:
     found: list[tuple[Modifier, str]] = []
+    plain = {tuple(name_words(v.name)) for v in product.variants}
     for variant in product.variants:
         modifier = Modifier("variant", variant.id)
         found += [(modifier, n) for n in (*variant.names(), variant.id.replace("-", " "))]
         size = tuple(name_words(variant.name))
         found += [(modifier, alias) for alias in SIZE_ALIASES.get(size, ())]
+        found += [(modifier, alias) for alias in _pack_aliases(size, plain)]
+        if variant.id in counted:
+            found.append((modifier, str(counted[variant.id])))
     for group in product.options:
         for choice in group.choices:
             found += [(Modifier("choice", choice.id), n)
@@ -140,4 +161,16 @@ def _names(product: Product) -> list[tuple[Modifier, str]]:
     for ingredient in product.ingredients:
         found += [(Modifier("ingredient", ingredient.id), n)
                   for n in (*ingredient.names(), ingredient.id.replace("-", " "))]
+    return found
+
+
+def _pack_aliases(size: tuple[str, ...], plain: set[tuple[str, ...]]) -> list[str]:
+    """How people name a multipack "<unit> x <count>": "24 pack", "24pk"; and by its unit
+    alone ("size 4" for "size 4 x 40") when no other variant is called that."""
+    if len(size) < 3 or size[-2] != "x" or not size[-1].isdigit():
+        return []
+    count, unit = size[-1], size[:-2]
+    found = [f"{count} {word}" for word in PACK_WORDS]
+    if unit not in plain:
+        found.append(" ".join(unit))
     return found

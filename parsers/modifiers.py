@@ -11,6 +11,7 @@ from parsers.models import ChosenOption, Qualifier, Unresolved
 from parsers.modifier_index import Kind, Modifier, ModifierIndex
 from parsers.normalize import NOTE_CUES
 from parsers.pipeline import FILLER, MULT, NEG, QTY, QUAL, RESET, SEP, WITH
+from parsers.segment import OPENING
 
 _SCOPE_ENDS = frozenset({",", "\n", ";", ".", "!", "?", "|"})
 _LIST_JOINERS = frozenset({"and", "or", "&"})
@@ -31,6 +32,9 @@ class Reading:
     problems: list[Unresolved] = field(default_factory=list)
     confidence: float = 1.0
     used: list[int] = field(default_factory=list)  # units that belong to the line (for span)
+    # "coke zero" with no Coke Zero on the menu: an unknown word straight after the name goes
+    # on naming something else, so the line is not this product. The units [first, last).
+    renamed: tuple[int, int] | None = None
 
 
 @dataclass
@@ -41,6 +45,7 @@ class _State:
     context: str | None = None  # the last rule word: NEG, WITH, QUAL
     context_start: int = -1
     run: list[int] = field(default_factory=list)
+    name_end: int = -1  # reading after a name: the unit right after it
 
 
 class ModifierReader:
@@ -52,7 +57,7 @@ class ModifierReader:
 
     def read(self, lo: int, hi: int, reading: Reading, head: bool) -> None:
         units = self.message.units
-        state = _State()
+        state = _State(name_end=-1 if head else lo)
         i = lo
         while i < hi:
             unit = units[i]
@@ -86,8 +91,10 @@ class ModifierReader:
                 i += 1
                 continue
             self._flush(state, reading)
+            # "shawarma (2)": an opening bracket does not stop a number being the first word
+            at_start = all(units[k].norm in OPENING for k in range(lo, marker.first))
             self._rule(marker.label, marker.value, range(marker.first, marker.last), state,
-                       reading, head=head, at_start=marker.first == lo)
+                       reading, head=head, at_start=at_start)
             i = max(marker.last, i + 1)
         self._flush(state, reading)
 
@@ -102,7 +109,12 @@ class ModifierReader:
               reading: Reading, *, head: bool, at_start: bool) -> None:
         first = span[0]
         if label == QTY and isinstance(value, int):
-            if head and reading.quantity is None and not self._counts_options(span):
+            counted = self.index.counts.get(value)
+            if head and counted is not None and reading.variant is None \
+                    and any(self.message.units[k].norm == "dozen" for k in span):
+                reading.variant = counted  # "a dozen eggs": the 12-egg pack, not 12 packs
+                reading.used.extend(span)
+            elif head and reading.quantity is None and not self._counts_options(span):
                 reading.used.extend(span)
                 if len(span) > 1 or self.message.units[first].norm not in _ARTICLES:
                     reading.quantity = value  # "a pepsi x2": an article does not count
@@ -176,6 +188,10 @@ class ModifierReader:
         cue = any(units[i].norm in NOTE_CUES for i in run)
         candidates = self._candidates(run)
         reading.used.extend(range(first, last))
+        if run[0] == state.name_end and state.context is None and not cue and not candidates \
+                and not describes and units[run[0]].norm.isalpha() \
+                and not self.message.readings[run[0]]:  # "wrap", "sandwich": catalog words
+            reading.renamed = (run[0], last)
         if describes:
             reading.notes.append(self.message.span_text(run[0], last))
         elif candidates and not cue:

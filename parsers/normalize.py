@@ -52,6 +52,11 @@ wants needs favor favour important sure ones inch inches cm w am pm
 salam salaam assalamu alaikum marhaba hola bonjour ciao shukran merci gracias habibi yalla
 wife husband son daughter kids kid children mom mum dad brother sister boyfriend girlfriend
 partner colleague colleagues family guests pickup pick takeaway takeout collection collect
+time times open opens opening close closes closing closed hours hour minutes mins min late early
+monday tuesday wednesday thursday friday saturday sunday weekend weekday address location
+located where when usual restaurant shop store office party table number phone card cash
+bag bags tin tins jar jars tub tubs tray trays carton cartons packet packets sack sacks pouch
+pouches
 """
 FILLER_WORDS: frozenset[str] = frozenset(
     (set(STOP_WORDS) - _MEANINGFUL) | set(_CHAT.split())

@@ -10,7 +10,7 @@ from parsers.catalog_index import CatalogIndex
 from parsers.mentions import full_mentions
 from parsers.message import read_message
 from parsers.models import ParseResult
-from parsers.pipeline import Pipeline
+from parsers.pipeline import Pipeline, mark_phrase
 
 _pipeline: Pipeline | None = None
 _pipeline_lock = threading.Lock()
@@ -37,6 +37,7 @@ class OrderParser:
         """Every order line in `text`, and everything that looked like one but could not be
         placed. See the package docstring for the rules."""
         units = self._pipeline.analyze(text)
+        mark_phrase(units, self._index.shop_name)
         message = read_message(text, units, self._index.lexicon)
         assembly = Assembly(self._index, message)
         mentions = full_mentions(message, self._index.names, 0, len(units))

@@ -70,10 +70,11 @@ class Unit:
 # Token-attribute rules (spaCy Matcher) are kept to the few that need LIKE_NUM; every fixed word
 # list goes to the PhraseMatcher, which is hash-based and an order of magnitude cheaper per call.
 _NUM: dict[str, Any] = {"LIKE_NUM": True}
-_TIMES = ("x", "×", "*")
+# LOWER, not ORTH: "X2" is typed as often as "x2" (phones capitalise, so does caps lock).
+_TIMES: dict[str, Any] = {"LOWER": {"IN": ["x", "×", "*"]}}
 _PATTERNS: dict[str, list[list[dict[str, Any]]]] = {
-    QTY: [[_NUM], [_NUM, {"LOWER": "dozen"}], *([_NUM, {"ORTH": t}] for t in _TIMES)],
-    MULT: [[{"ORTH": t}, _NUM] for t in _TIMES],
+    QTY: [[_NUM], [_NUM, {"LOWER": "dozen"}], [_NUM, _TIMES]],
+    MULT: [[_TIMES, _NUM]],
     SEP: [[{"IS_SPACE": True}]],  # kept only when the space holds a line break
 }
 _WORDS: dict[str, tuple[str, ...]] = {
@@ -155,8 +156,8 @@ class Pipeline:
         nlp: Any = spacy.blank("en")
         # "2shawarma" -> "2" "shawarma": the quantity is glued on in quick chat typing.
         # "x2" -> "x" "2" and "2x" -> "2" "x" so that one Matcher rule reads every multiplier.
-        prefixes = [*nlp.Defaults.prefixes, r"\d{1,3}(?=[^\W\d_]{3,})", r"[x×*](?=\d{1,3}$)"]
-        suffixes = [*nlp.Defaults.suffixes, r"(?<=\d)[x×*]$"]
+        prefixes = [*nlp.Defaults.prefixes, r"\d{1,3}(?=[^\W\d_]{3,})", r"[xX×*](?=\d{1,3}$)"]
+        suffixes = [*nlp.Defaults.suffixes, r"(?<=\d)[xX×*]$"]
         tokenizer: Any = nlp.tokenizer
         tokenizer.prefix_search = compile_prefix_regex(prefixes).search
         tokenizer.suffix_search = compile_suffix_regex(suffixes).search
@@ -194,14 +195,31 @@ class Pipeline:
         return units
 
 
+def mark_phrase(units: list[Unit], phrase: tuple[str, ...]) -> None:
+    """Label every run of units spelling `phrase` (folded words) as filler: "is this sahara
+    grill?" names the shop, not an item. A catalog name spelled the same still matches."""
+    size = len(phrase)
+    if not size:
+        return
+    for i in range(len(units) - size + 1):
+        run = units[i:i + size]
+        if [u.norm for u in run] == list(phrase) and all(u.marker is None for u in run):
+            marker = Marker(FILLER, None, i, i + size)
+            for unit in run:
+                unit.marker = marker
+
+
 def _units(tokens: list[tuple[str, int, bool]]) -> tuple[list[Unit], list[int]]:
     """Cut tokens into units; `first_unit[t]` is the first unit of token t (len(units) at end)."""
     units: list[Unit] = []
     first_unit: list[int] = []
-    previous_end = -1
+    previous_end, previous_text = -1, ""
     for text, idx, is_space in tokens:
         first_unit.append(len(units))
         glued, previous_end = idx == previous_end, idx + len(text)
+        # after a letter only: "30m" is thirty metres, "im" is "i'm"
+        glued = glued and not previous_text[-1:].isdigit()
+        previous_text = text
         if is_space:
             if "\n" in text:
                 units.append(Unit(len(units), text, "\n", idx, idx + len(text), False))

@@ -15,6 +15,8 @@ from parsers.normalize import NOTE_CUES
 from parsers.pipeline import MULT, NEG, QTY, QUAL, SEP, WITH
 
 _ONE = frozenset({"a", "an", "another", "single"})
+TIMES = frozenset({"x", "×", "*"})
+OPENING, CLOSING = frozenset({"(", "["}), frozenset({")", "]"})
 _SPLIT_AFTER = frozenset({",", ":", "-", "(", ";", "\n"})
 _LIST_JOINERS = frozenset({"and", "or", "&", "nor"})
 _VARIANT_BONUS = 0.25  # sizes lean to the front of a name ("large pepsi")
@@ -31,9 +33,18 @@ def is_postfix_quantity(message: Message, i: int, hi: int) -> bool:
         return False
     if marker.label == MULT:
         return True
-    if units[i].norm in _ONE or marker.last - marker.first > 1:
+    times = marker.last - marker.first == 2 and units[i + 1].norm in TIMES  # "shawarma 2x"
+    if units[i].norm in _ONE or (marker.last - marker.first > 1 and not times):
         return False
-    return marker.last >= hi or units[marker.last].label == SEP
+    j = marker.last
+    while j < hi and units[j].norm in CLOSING:  # "shawarma (2)"
+        j += 1
+    return j >= hi or units[j].label == SEP
+
+
+def _leads(message: Message, lo: int, i: int) -> bool:
+    """Is unit i the first of [lo, ...), but for opening brackets ("shawarma (2)")?"""
+    return all(message.units[k].norm in OPENING for k in range(lo, i))
 
 
 def opens_item(message: Message, i: int, hi: int, before: ModifierIndex | None,
@@ -69,9 +80,13 @@ def split_region(message: Message, lo: int, hi: int, before: ModifierIndex | Non
     """Where the words between two names stop belonging to `before` and start `after`."""
     units = message.units
     quantities = [i for i in range(lo, hi) if opens_item(message, i, hi, before, after)
-                  and not (before is not None and i == lo and is_postfix_quantity(message, i, hi))]
+                  and not (before is not None and _leads(message, lo, i)
+                               and is_postfix_quantity(message, i, hi))]
     if quantities:
         return quantities[-1]
+    # "chips 150g x 5 and nachos": a multiplier closes the item before it
+    lo_cut = max((m.last for i in range(lo, hi) if (m := units[i].marker) is not None
+                  and m.label == MULT and before is not None), default=lo)
     tail = [0.0] * (hi - lo)
     head = [0.0] * (hi - lo)
     list_open = False
@@ -96,6 +111,8 @@ def split_region(message: Message, lo: int, hi: int, before: ModifierIndex | Non
         if k > lo:
             tail_sum += tail[k - lo - 1]
             head_sum -= head[k - lo - 1]
+        if k < lo_cut:
+            continue
         marker = units[k].marker if k < hi else None
         if marker is not None and marker.first < k:
             continue  # never cut inside "hold the" or "as well as"
@@ -117,7 +134,8 @@ def split_clauses(message: Message, lo: int, hi: int, index: ModifierIndex,
     for i in range(lo, hi):
         marker = units[i].marker
         if marker is None or marker.label != QTY or marker.first != i \
-                or not isinstance(marker.value, int) or units[i].norm in _ONE:
+                or not isinstance(marker.value, int) or units[i].norm in _ONE \
+                or index.match_word(message, i, hi) is not None:  # "1kg" is a size
             continue
         before = _previous_meaningful(message, lo, i)
         opens = (before is None or units[before].norm in _SPLIT_AFTER) if not starts \
@@ -158,10 +176,15 @@ def tail_stop(message: Message, lo: int, hi: int, index: ModifierIndex, quantity
     units = message.units
     shares = set(split_clauses(message, lo, hi, index, quantity))
     refusing = False  # inside "without olives and feta" every listed word is refused
+    inside = lo  # the end of the last modifier name read: "size 4" holds no new item at "4"
     for i in range(lo, hi):
         unit = units[i]
-        if i not in shares and opens_item(message, i, hi, index, None) and not (
-                i == lo and is_postfix_quantity(message, i, hi)):
+        if i >= inside and unit.is_word and unit.marker is None:
+            found = index.match(message, i, hi)
+            if found is not None and not found.partial:
+                inside = found.last
+        if i >= inside and i not in shares and opens_item(message, i, hi, index, None) \
+                and not (_leads(message, lo, i) and is_postfix_quantity(message, i, hi)):
             return i
         if unit.label in (NEG, WITH, QUAL):
             refusing = unit.label == NEG

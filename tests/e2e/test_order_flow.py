@@ -45,6 +45,13 @@ async def tap(client: Client, emulated: EmulatorState, title: str) -> None:
     raise AssertionError(f"no '{title}' button was shown")
 
 
+async def confirm_for_pickup(client: Client, emulated: EmulatorState) -> None:
+    """Tap Confirm on the summary, then Pickup when the shop asks pickup or delivery."""
+    await tap(client, emulated, "Confirm")
+    await wait_for(lambda: "pick it up" in last_body(emulated))
+    await tap(client, emulated, "Pickup")
+
+
 def last_body(emulated: EmulatorState) -> str:
     sent = emulated.messages_to(CUSTOMER)
     if not sent:
@@ -65,7 +72,7 @@ async def test_order_reaches_the_kitchen_signed_and_the_customer_hears_back(
     assert "2 × Chicken Shawarma" in summary and "Pepsi (Large)" in summary
     assert "Total:" in summary
 
-    await tap(bot, emulated, "Confirm")
+    await confirm_for_pickup(bot, emulated)
     await wait_for(lambda: bool(kitchen.tickets))
     await wait_for(lambda: "confirmed" in last_body(emulated))
 
@@ -87,7 +94,7 @@ async def test_confirming_twice_places_one_order(
 ) -> None:
     await say(bot, "1 falafel wrap")
     await wait_for(lambda: "Total:" in last_body(emulated))
-    await tap(bot, emulated, "Confirm")
+    await confirm_for_pickup(bot, emulated)
     await wait_for(lambda: "confirmed" in last_body(emulated))
     await tap(bot, emulated, "Confirm")  # an impatient second tap on the same summary
     await bot.app[APP_STATE].processor.idle()
@@ -101,8 +108,9 @@ async def test_kitchen_outage_is_retried_until_delivered_once(
     kitchen.fail_next = 2
     await say(bot, "3 fries")
     await wait_for(lambda: "Total:" in last_body(emulated))
-    await tap(bot, emulated, "Confirm")
+    await confirm_for_pickup(bot, emulated)
     await wait_for(lambda: bool(kitchen.tickets), timeout=20)
+    await bot.app[APP_STATE].dispatcher.wait_quiet(timeout=30)  # the 200 is recorded after
     assert len(kitchen.tickets) == 1
     async with bot.app[APP_STATE].sessions() as session:
         row = (await session.exec(select(OutboxItem).where(col(OutboxItem.kind) == "kitchen"))

@@ -18,7 +18,7 @@ from adapters.whatsapp_emulator import EmulatorState
 from bot.app import create_app
 from bot.config import Settings
 from tests.conftest import ClientFactory, Kitchen, post_signed, wait_for
-from tests.e2e.test_order_flow import last_body, say, tap
+from tests.e2e.test_order_flow import confirm_for_pickup, last_body, say
 from tests.paths import whatsapp_fixture
 
 pytestmark = pytest.mark.postgres
@@ -59,10 +59,11 @@ async def test_order_flow_and_dedupe_on_postgres(
     await say(pg_bot, "start over")
     await say(pg_bot, "2 chicken shawarma and a large pepsi")
     await wait_for(lambda: "Total:" in last_body(emulated))
-    await tap(pg_bot, emulated, "Confirm")
+    await confirm_for_pickup(pg_bot, emulated)
     await wait_for(lambda: "confirmed" in last_body(emulated))
     await wait_for(lambda: bool(kitchen.tickets))
     assert kitchen.tickets[0]["order"]["display_number"] == "#1001"
     reads = [r["message_id"] for r in emulated.reads]
-    # Four distinct messages were read: the fixture once despite 3 deliveries, and 3 typed.
-    assert len(reads) == len(set(reads)) == 4
+    # Five distinct messages were read: the fixture once despite 3 deliveries, 2 typed and the
+    # Confirm and Pickup taps.
+    assert len(reads) == len(set(reads)) == 5

@@ -102,6 +102,10 @@ async def test_a_served_process_takes_an_order_end_to_end(
             confirm_id = summary["payload"]["interactive"]["action"]["buttons"][0]["reply"]["id"]
             await _send(http, url, fake_customer.button_reply(CUSTOMER, confirm_id, "Confirm",
                                                               summary["id"]))
+            # The sample shop offers pickup and delivery: it asks which before placing.
+            await wait_for(lambda: "pick it up" in str(emulated.messages_to(CUSTOMER)[-1]),
+                           timeout=20)
+            await _send(http, url, fake_customer.text_message(CUSTOMER, "pickup"))
             await wait_for(lambda: bool(kitchen.tickets), timeout=20)
     finally:
         if process.returncode is None:

@@ -113,9 +113,9 @@ async def test_batch_of_two_messages_is_processed_in_order(
     await settle(bot)
     assert await count(bot, InboundMessage, state="done") == 2
     bodies = texts_to(emulated)
-    # Both arrived together, so they are answered as one burst: the location's "please type"
-    # hint, then the one summary, which shows "Also add garlic bread" became a cart line.
-    assert "type" in bodies[0]
+    # Both arrived together, so they are answered as one burst: the pin (out of context, it is
+    # acknowledged), then the one summary, which shows "Also add garlic bread" became a line.
+    assert "location" in bodies[0]
     assert "Garlic Bread" in bodies[-1]
     assert len(bodies) == 2
 

@@ -229,6 +229,15 @@ def _edits() -> list[Callable[[dict[str, Any]], None]]:
         lambda d: d.update(products=[]),
         lambda d: d.update(products="none"),
         lambda d: d.update(extra="field"),
+        # a value of the wrong kind where text, a price or a list of names is expected
+        lambda d: product(d, 5).update(id=["a", "b"]),
+        lambda d: product(d, 6).update(name={"x": "y"}),
+        lambda d: product(d, 7).update(price=["1", "2"]),
+        lambda d: product(d, 8).update(aliases="5"),
+        lambda d: product(d, 9).update(aliases=["1664", "kronenbourg"]),  # fine: a list
+        lambda d: d["products"].append({"id": "new", "name": "New", "price": "1",
+                                         "ingredients": [{"id": "a", "name": "Salt",
+                                                          "aliases": "4"}]}),
     ]
 
 

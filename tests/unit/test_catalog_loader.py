@@ -557,3 +557,116 @@ def test_check_lists_every_problem_with_a_count(tmp_path: Path) -> None:
     assert len(lines) == 4
     assert lines[0].startswith("menu.yaml, line 5:")
     assert lines[-1] == "3 problems found in menu.yaml; the catalog was not loaded."
+
+
+# ------------------------------------------------------- values of the wrong kind, any reader
+
+# Each mistake, the line it is on, the field and words the owner must see. The file is read by
+# the quick reader as written, and by the exact reader when a quoted escape forces it there.
+WRONG_KINDS: list[tuple[str, str, str, int, str, str]] = [
+    ("id: chicken-wrap", "id: [a, b]", "product #1 > id", 5, "The id must be text, not a list",
+     "Write the id on one line"),
+    ("id: chicken-wrap", "id: {a: b}", "product #1 > id", 5,
+     "The id must be text, not a group of fields", "Write the id on one line"),
+    ("name: Chicken Wrap", "name: {x: y}", "product 'chicken-wrap' > name", 6,
+     "The name must be text, not a group of fields", "Write the name on one line"),
+    ("price: 7.50", "price: [1, 2]", "product 'chicken-wrap' > price", 7,
+     "A list is not a price", "Write a number like 7.50"),
+    ("aliases: [wrap]", "aliases: 5", "product 'chicken-wrap' > aliases", 8,
+     'not the number "5"', "move it to its own field"),
+    ("aliases: [wrap]", "aliases: {a: b}", "product 'chicken-wrap' > aliases", 8,
+     "A group of fields is not a list", "Write it as a list"),
+    ("ingredients: [{id: pickles, name: Pickles}]",
+     "ingredients: [{id: pickles, name: Pickles, aliases: 4}]",
+     "product 'chicken-wrap' > ingredient 'pickles' > aliases", 9, 'not the number "4"',
+     "move it to its own field"),
+]
+WRONG_KINDS_BASE = SHOP + """\
+  - id: chicken-wrap
+    name: Chicken Wrap
+    price: 7.50
+    aliases: [wrap]
+    ingredients: [{id: pickles, name: Pickles}]
+  - id: fries
+    name: Fries
+    category: Sides
+    price: 3.00
+"""
+
+
+@pytest.mark.parametrize("exact_reader", [False, True], ids=["quick", "exact"])
+@pytest.mark.parametrize("case", WRONG_KINDS, ids=[case[1] for case in WRONG_KINDS])
+def test_a_value_of_the_wrong_kind_is_a_problem_on_its_line(
+        tmp_path: Path, exact_reader: bool, case: tuple[str, str, str, int, str, str]) -> None:
+    good, bad, field, line, message, suggestion = case
+    text = WRONG_KINDS_BASE.replace(good, bad)
+    if exact_reader:  # an escape in a quoted value is beyond the quick reader
+        text = text.replace("category: Sides", 'category: "Si\\x64es"')
+    problem = only_problem(write(tmp_path, text))
+    assert (problem.line, problem.field) == (line, field)
+    assert message in problem.message
+    assert suggestion in problem.suggestion
+
+
+def test_the_same_wrong_id_on_two_products_is_reported_on_both(tmp_path: Path) -> None:
+    # Used to crash: the duplicate-id check put the list in a dict.
+    path = write(tmp_path, WRONG_KINDS_BASE.replace("id: chicken-wrap", "id: [a, b]")
+                 .replace("id: fries", "id: [a, b]"))
+    problems = problems_of(path)
+    assert [(p.line, p.field) for p in problems] == [(5, "product #1 > id"),
+                                                     (10, "product #2 > id")]
+
+
+def test_a_list_of_names_may_hold_a_number_and_a_variant_may_be_named_by_one(
+        tmp_path: Path) -> None:
+    path = write(tmp_path, SHOP + """\
+      - id: kronenbourg
+        name: Kronenbourg
+        price: 4.50
+        aliases: [1664]
+        variants:
+          - {id: 6-pack, name: 6 bottles, aliases: 6, default: true}
+    """)
+    product = load_catalog(path).product("kronenbourg")
+    assert product is not None
+    assert product.aliases == ("1664",)
+    assert product.variants[0].aliases == ("6",)
+
+
+CSV_HEAD = """\
+shop,name,Test Grill
+id,name,category,price,aliases,ingredients,options
+"""
+CSV_GOOD = "chicken-wrap,Chicken Wrap,Wraps,7.50,wrap,Pickles,Extras[0-1]: Cheese+1.00\n"
+WRONG_CSV_CELLS: list[tuple[str, str, str, str]] = [
+    ("chicken-wrap,", '"[a, b]",', "column 'id'", "cannot be used as an id"),
+    ("Chicken Wrap,", "Chicken Wrap|Wrap,", "column 'name'",
+     'The name must be one piece of text, but "Chicken Wrap|Wrap" is written like a list'),
+    ("Chicken Wrap,", "{x: y},", "column 'name'", "is written like a list"),
+    ("Wraps,", "Wraps|Sides,", "column 'category'", "is written like a list"),
+    ("7.50,", "1|2,", "column 'price'", '"1|2" is not a price'),
+    (",wrap,", ",5,", "column 'aliases'", 'not the number "5"'),
+    (",wrap,", ",7.50,", "column 'aliases'", 'not the number "7.50"'),
+    ("Pickles,", "Pickles(4),", "column 'ingredients' > ingredient 'pickles' > aliases",
+     'not the number "4"'),
+    ("Cheese+1.00", "Cheese(2)+1.00",
+     "column 'options' > option group 'Extras' > choice 'cheese' > aliases", 'not the number "2"'),
+]
+
+
+@pytest.mark.parametrize(("good", "bad", "field", "message"), WRONG_CSV_CELLS,
+                         ids=[case[1] for case in WRONG_CSV_CELLS])
+def test_a_csv_cell_of_the_wrong_kind_is_a_problem_on_its_row(
+        tmp_path: Path, good: str, bad: str, field: str, message: str) -> None:
+    path = write(tmp_path, CSV_HEAD + CSV_GOOD.replace(good, bad, 1), name="menu.csv")
+    problem = only_problem(path)
+    assert problem.line == 3
+    assert problem.field.endswith(field), problem.field
+    assert message in problem.message
+
+
+def test_a_csv_aliases_cell_with_a_number_among_names_is_fine(tmp_path: Path) -> None:
+    path = write(tmp_path, CSV_HEAD + CSV_GOOD.replace(",wrap,", ",1664|wrap,"), name="menu.csv")
+    product = load_catalog(path).product("chicken-wrap")
+    assert product is not None
+    assert product.aliases == ("1664", "wrap")

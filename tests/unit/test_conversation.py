@@ -40,7 +40,7 @@ def test_an_order_gets_a_priced_summary_with_confirm_and_cancel() -> None:
     assert "2 × Chicken Shawarma (Regular) — $15.00" in summary.body
     assert "1 × Pepsi (Large) — $2.50" in summary.body
     assert "Total: $17.50" in summary.body
-    assert [title for _, title in summary.buttons] == ["Confirm", "Cancel"]
+    assert [title for _, title in summary.buttons] == ["Confirm", "Edit", "Cancel"]
     assert all(len(title) <= 20 for _, title in summary.buttons)
     assert decision.state.stage == "confirming"
     assert decision.place_order is None
@@ -99,7 +99,7 @@ def test_options_and_removals_are_priced_and_shown() -> None:
 def test_cancel_clears_the_cart_and_says_so() -> None:
     ctx = context()
     asked = decide(ConversationState(), CustomerText(ORDER), ctx)
-    cancelled = decide(asked.state, ButtonTap(summary_of(asked).buttons[1][0]), ctx)
+    cancelled = decide(asked.state, ButtonTap(summary_of(asked).buttons[2][0]), ctx)
     assert cancelled.state.cart == ()
     assert "cancelled" in cancelled.replies[0].body
     typed = decide(asked.state, CustomerText("Cancel my order"), ctx)
@@ -192,11 +192,12 @@ def test_unavailable_item_is_refused_clearly() -> None:
     assert reply.body == "Sorry, Baklava is not available right now."
 
 
-def test_greeting_gets_welcome_with_menu_and_prices() -> None:
+def test_greeting_gets_a_short_welcome_and_the_menu_as_a_list() -> None:
     [reply] = decide(ConversationState(), CustomerText("Hi!"), context()).replies
+    assert isinstance(reply, ListReply)  # categories one tap away; items and prices: test_menu
     assert reply.body.startswith("Hi Alex! Welcome to Test Grill.")
-    assert "Chicken Shawarma — $7.50" in reply.body
-    assert "Baklava" not in reply.body  # unavailable items are not offered
+    assert [title for _, title, _ in reply.rows] == ["Wraps", "Drinks", "Pizza", "Burgers"]
+    assert "Desserts" not in str(reply)  # its only item, baklava, is not available
 
 
 def test_nonsense_with_a_cart_keeps_the_cart_and_repeats_the_summary() -> None:

@@ -6,7 +6,15 @@ import json
 
 import pytest
 
-from bot.whatsapp_payloads import PayloadError, message_text, parse_notification, reply_id
+from bot.conversation import Event, LocationPin, NativeCart, NativeCartItem, OtherMessage
+from bot.processing import event_from_message
+from bot.whatsapp_payloads import (
+    MAX_CART_QUANTITY,
+    PayloadError,
+    message_text,
+    parse_notification,
+    reply_id,
+)
 from tests.paths import WHATSAPP_FIXTURES, whatsapp_fixture
 
 
@@ -91,3 +99,92 @@ def test_other_fields_are_ignored() -> None:
     body = {"object": "whatsapp_business_account", "entry": [{"changes": [
         {"field": "message_template_status_update", "value": {"event": "APPROVED"}}]}]}
     assert parse_notification(body).messages == []
+
+
+# ----------------------------------------------------------------- native carts and location pins
+
+
+def order_event(order: object) -> Event:
+    return event_from_message({"id": "wamid.x", "from": "1555", "type": "order",
+                               "order": order})
+
+
+def cart_item(**fields: object) -> dict[str, object]:
+    return {"product_retailer_id": "SKU-1", "quantity": 1, "item_price": 7.99,
+            "currency": "USD", **fields}
+
+
+def test_sample_cart_becomes_a_native_cart_event() -> None:
+    [message] = parse_notification(load("order_cart.json")).messages
+    assert event_from_message(message.message) == NativeCart(
+        items=(NativeCartItem("SKU-PIZZA-MARG-L", 2, "12.5"),
+               NativeCartItem("SKU-COLA-330", 3, "1.75")),
+        text="No onions on the pizzas please")
+
+
+def test_sample_location_becomes_a_pin_event() -> None:
+    [message] = parse_notification(load("location.json")).messages
+    assert event_from_message(message.message) == LocationPin(
+        40.7128, -74.006, "Home", "100 Example Ave, Springfield")
+
+
+@pytest.mark.parametrize("order", [None, "cart", [], {}, {"product_items": "SKU-1"},
+                                   {"product_items": {"0": {}}}])
+def test_an_order_without_a_readable_item_list_is_an_other_message(order: object) -> None:
+    assert order_event(order) == OtherMessage("order")
+
+
+def test_an_empty_cart_is_still_a_cart() -> None:
+    assert order_event({"product_items": [], "text": 5}) == NativeCart((), "")
+
+
+@pytest.mark.parametrize("item", [
+    "SKU-1", None, cart_item(product_retailer_id=None), cart_item(product_retailer_id="  "),
+    cart_item(product_retailer_id=["SKU-1"]), cart_item(quantity=0), cart_item(quantity=-2),
+    cart_item(quantity=2.5), cart_item(quantity=True), cart_item(quantity="two"),
+    cart_item(quantity=None), cart_item(quantity="1e3"),
+], ids=repr)
+def test_an_unreadable_item_is_left_out_and_the_rest_kept(item: object) -> None:
+    event = order_event({"product_items": [item, cart_item(product_retailer_id="SKU-2")]})
+    assert isinstance(event, NativeCart)
+    assert [i.retailer_id for i in event.items] == ["SKU-2"]
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({"quantity": "3"}, NativeCartItem("SKU-1", 3, "7.99")),  # Meta's old SDK: strings
+    ({"quantity": 2.0, "item_price": "12.50"}, NativeCartItem("SKU-1", 2, "12.50")),
+    ({"product_retailer_id": 12345}, NativeCartItem("12345", 1, "7.99")),
+    ({"product_retailer_id": " SKU-1 "}, NativeCartItem("SKU-1", 1, "7.99")),
+    ({"quantity": 10**12}, NativeCartItem("SKU-1", MAX_CART_QUANTITY, "7.99")),
+    ({"item_price": "abc"}, NativeCartItem("SKU-1", 1, "")),
+    ({"item_price": "NaN"}, NativeCartItem("SKU-1", 1, "")),
+    ({"item_price": -1}, NativeCartItem("SKU-1", 1, "")),
+    ({"item_price": None}, NativeCartItem("SKU-1", 1, "")),
+], ids=repr)
+def test_cart_item_fields_are_read_leniently_but_safely(
+    fields: dict[str, object], expected: NativeCartItem
+) -> None:
+    event = order_event({"product_items": [cart_item(**fields)]})
+    assert isinstance(event, NativeCart)
+    assert event.items == (expected,)
+
+
+def location_event(location: object) -> Event:
+    return event_from_message({"id": "wamid.x", "from": "1555", "type": "location",
+                               "location": location})
+
+
+def test_a_current_location_pin_has_no_name_or_address() -> None:
+    assert location_event({"latitude": 51.5, "longitude": "-0.12"}) == LocationPin(51.5, -0.12)
+    assert location_event({"latitude": 1, "longitude": 2, "name": ["x"], "address": 3}) == (
+        LocationPin(1.0, 2.0))
+
+
+@pytest.mark.parametrize("location", [
+    None, "51.5,-0.12", {}, {"latitude": 51.5}, {"latitude": "north", "longitude": 1},
+    {"latitude": 91, "longitude": 0}, {"latitude": 0, "longitude": -181},
+    {"latitude": True, "longitude": 0}, {"latitude": "nan", "longitude": 0},
+    {"latitude": 0, "longitude": float("inf")},
+], ids=repr)
+def test_a_pin_without_usable_coordinates_is_an_other_message(location: object) -> None:
+    assert location_event(location) == OtherMessage("location")

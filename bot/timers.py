@@ -1,0 +1,115 @@
+"""Conversation timers: idle-cart reminder, cart expiry, handoff timeout.
+
+The deadline lives in the database (conversation.due_at / due_kind), recomputed by
+`next_timer` every time a conversation changes; nothing exists only in memory, so a restart
+keeps every timer. An APScheduler interval job (`TimerSweeper`) asks the processor to run what
+is due; the processor fires each one under the customer's lock, in one transaction, like a
+message (bot.processing.Processor.run_timers).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.conversation import ConversationState
+
+log = logging.getLogger(__name__)
+
+TimerKind = Literal["reminder", "expiry", "handoff_timeout"]
+
+
+@dataclass(frozen=True)
+class TimerSettings:
+    """Zero switches a timer off."""
+
+    reminder: timedelta = timedelta(minutes=15)
+    expiry: timedelta = timedelta(minutes=120)
+    handoff_timeout: timedelta = timedelta(minutes=60)
+
+    @classmethod
+    def minutes(cls, reminder: float, expiry: float, handoff_timeout: float) -> TimerSettings:
+        return cls(timedelta(minutes=reminder), timedelta(minutes=expiry),
+                   timedelta(minutes=handoff_timeout))
+
+
+@dataclass(frozen=True)
+class Due:
+    kind: TimerKind
+    at: datetime
+
+
+def next_timer(state: ConversationState, since: datetime | None,
+               settings: TimerSettings) -> Due | None:
+    """The next timer of a conversation whose customer (or a release) last acted at `since`."""
+    if since is None:
+        return None
+    if state.handoff:
+        if not settings.handoff_timeout:
+            return None
+        return Due("handoff_timeout", since + settings.handoff_timeout)
+    if not state.cart and not state.pending:
+        return None  # nothing unfinished to remind about or to clear
+    reminder_first = settings.reminder and (not settings.expiry or settings.reminder <
+                                            settings.expiry)
+    if not state.reminded and reminder_first:
+        return Due("reminder", since + settings.reminder)
+    if not settings.expiry:
+        return None
+    return Due("expiry", since + settings.expiry)
+
+
+def due_now(state: ConversationState, since: datetime | None, settings: TimerSettings,
+            now: datetime) -> TimerKind | None:
+    """The timer to fire at `now`, if any. When the expiry is due as well as the reminder (the
+    server was down), only the expiry: a reminder about a cart that is cleared next says nothing
+    useful."""
+    due = next_timer(state, since, settings)
+    if due is None or due.at > now:
+        return None
+    if due.kind == "reminder":
+        later = next_timer(replace(state, reminded=True), since, settings)
+        if later is not None and later.at <= now:
+            return later.kind
+    return due.kind
+
+
+class TimerSweeper:
+    """Runs `sweep` every `interval` seconds (and once at start, for timers due while down)."""
+
+    def __init__(self, sweep: Callable[[], Awaitable[int]], interval: float) -> None:
+        self._sweep = sweep
+        self._interval = interval
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
+        self._running: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        # max_instances=1 + coalesce: a slow sweep is never overlapped by the next one.
+        self._scheduler.add_job(self._run, "interval", seconds=self._interval, max_instances=1,
+                                coalesce=True, next_run_time=datetime.now(UTC),
+                                id="conversation-timers")
+        self._scheduler.start()
+
+    async def _run(self) -> None:
+        self._running = asyncio.current_task()
+        try:
+            fired = await self._sweep()
+            if fired:
+                log.info("timers: %d conversation timer(s) fired", fired)
+        except Exception:
+            log.exception("timer sweep failed; the next one retries (deadlines are stored)")
+        finally:
+            self._running = None
+
+    async def stop(self) -> None:
+        """Stop scheduling and let a sweep in progress finish its transaction."""
+        self._scheduler.shutdown(wait=False)
+        running = self._running
+        if running is not None and not running.done():
+            await asyncio.gather(running, return_exceptions=True)
