@@ -49,6 +49,7 @@ from bot.handoff import owner_alert, wants_person
 from bot.native_cart import basket_notes, order_note, read_basket
 from bot.replies import ButtonsReply, ListReply, Reply, TextReply
 from catalog.catalog import Catalog
+from catalog.models import FulfillmentMode
 from parsers.models import ParseResult, Unresolved
 
 # idle: no open order; asking: a clarifying question is out; confirming: the summary is out;
@@ -329,6 +330,11 @@ def _on_text(state: ConversationState, raw: str, ctx: Context) -> Decision:
     phrase = " ".join(w for w in _WORDS.findall(raw.lower()) if w not in _POLITE)
     if phrase in _YES and state.stage == "confirming":
         return _confirm(state, ctx)
+    if state.stage == "idle" and not state.cart and not state.pending and (
+        phrase in _YES or (not phrase and _WORDS.search(raw.lower()))
+    ):
+        # "ok" / "thanks" after an order (or out of the blue): acknowledge, don't lecture.
+        return Decision(state, (TextReply(texts.text("acknowledged")),))
     if phrase in _CANCEL:
         return _cancel(state)
     checkout = _checkout_text(state, raw, phrase, ctx)
@@ -369,6 +375,9 @@ def _on_text(state: ConversationState, raw: str, ctx: Context) -> Decision:
     if not state.cart:
         return (_browse(state, ctx, menu.ShowCategories(), intro=_welcome_text(ctx))
                 if not phrase else Decision(state, (_not_understood(),)))
+    if state.stage == "checkout":
+        return Decision(state, (TextReply(texts.text("checkout_not_understood")),
+                                _next_step(state, ctx)))
     return Decision(state, (_not_understood(), _next_step(state, ctx)))
 
 
@@ -480,6 +489,8 @@ def _checkout_text(
         return None
     words = phrase.split()
     mode = read_fulfilment(words) if len(words) <= 4 else None  # an address may say "collect"
+    if mode is None and state.fulfilment is None:
+        mode = _numbered_mode(raw)  # "1" / "second": the buttons' order, Pickup first
     if mode is not None and mode in ctx.catalog.shop.fulfillment and mode != state.fulfilment:
         return _choose_fulfilment(state, mode, ctx)
     if mode is not None or phrase in _YES:
@@ -492,6 +503,15 @@ def _checkout_text(
     if address is None:
         return Decision(state, (TextReply(texts.text("address_too_short")),))
     return _place(replace(state, address=address, location=None), ctx)
+
+
+_FIRST = {"1", "one", "first", "1st", "the first", "the first one"}
+_SECOND = {"2", "two", "second", "2nd", "the second", "the second one"}
+
+
+def _numbered_mode(raw: str) -> FulfillmentMode | None:
+    said = " ".join(raw.lower().replace(".", " ").replace(")", " ").split())
+    return "pickup" if said in _FIRST else "delivery" if said in _SECOND else None
 
 
 def _stock_reply(

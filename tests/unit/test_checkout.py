@@ -361,3 +361,32 @@ def test_at_checkout_yes_or_the_same_choice_asks_again_and_an_edit_reopens_the_o
     edited = decide(delivery.state, CustomerText("make it 3"), context)
     assert edited.place_order is None and edited.state.stage == "confirming"
     assert "3 × Pepsi (Large)" in last(edited).body
+
+
+
+def test_a_typed_number_answers_pickup_or_delivery() -> None:
+    context = ctx(**BOTH)
+    for typed, mode in (("1", "pickup"), ("2", "delivery"), ("second", "delivery")):
+        asked = run(context, ORDER, "confirm")
+        assert buttons(last(asked)) == ["Pickup", "Delivery"]
+        answered = decide(asked.state, CustomerText(typed), context)
+        assert mode in (answered.state.fulfilment, answered.details.fulfilment), typed
+
+
+def test_nonsense_at_checkout_asks_again_without_talking_about_orders() -> None:
+    context = ctx(**BOTH)
+    asked = run(context, ORDER, "confirm")
+    again = decide(asked.state, CustomerText("blorp"), context)
+    assert "didn't catch an order" not in text_of(again)
+    assert buttons(last(again)) == ["Pickup", "Delivery"]
+    assert again.place_order is None and again.state.stage == "checkout"
+
+
+def test_ok_or_thanks_after_an_order_is_acknowledged_not_lectured() -> None:
+    context = ctx()
+    placed = run(context, ORDER, "confirm")
+    assert placed.place_order is not None
+    for said in ("ok", "thanks!", "thank you"):
+        reply = decide(placed.state, CustomerText(said), context)
+        assert "Anything else?" in text_of(reply), said
+        assert "didn't catch" not in text_of(reply)
