@@ -37,8 +37,12 @@ class ChatScreen:
         choices = _choices(interactive)
         if choices:
             self.buttons, self.buttons_wamid = choices, entry["id"]
-            for number, (_, title) in enumerate(choices, start=1):
-                print(f"     [{number}] {title}")
+            described = {row["id"]: row.get("description", "")
+                         for section in interactive.get("action", {}).get("sections", [])
+                         for row in section.get("rows", [])}
+            for number, (choice_id, title) in enumerate(choices, start=1):
+                detail = described.get(choice_id)
+                print(f"     [{number}] {title}" + (f" — {detail}" if detail else ""))
             print("     (type a number to tap)", flush=True)
 
     def tapped(self, line: str) -> tuple[str, str] | None:

@@ -30,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO if getattr(args, "verbose", True) else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # APScheduler logs every timer sweep (each 30 s) at INFO: noise next to real events.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
     try:
         code: int = args.run(args)
     except KeyboardInterrupt:

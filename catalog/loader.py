@@ -36,6 +36,7 @@ _NUMBER_ALIAS = re.compile(r"\s*[-+]?\s*[$€£]?\s*\d+(?:[.,]\d+)?\s*")
 # CSV cells that hold one text, and what makes such a cell a list or a group ("Wrap|Roll",
 # "[a, b]", "{a: b}"): the characters the CSV format reserves for lists.
 _TEXT_COLUMNS = ("name", "category")
+_LIST_MARKS = "|[]{}"
 _LISTED = re.compile(r"[|\[\]{}]")
 # Item lists inside a product whose ids must be unique and whose names must not overlap.
 _ITEM_LISTS = (("variants", "variant"), ("ingredients", "ingredient"))
@@ -378,8 +379,7 @@ class _QuickCheck:
         texts: list[str] = []  # every product name and alias ...
         owners: list[object] = []  # ... and the product it names
         prepared: list[object] = []
-        cells: list[str] = []  # CSV: names, for _CrossChecker._listed_cells
-        categories: set[object] = set()
+        categories: set[object] = set()  # CSV: for _CrossChecker._listed_cells
         csv = self.csv
         for number, product in enumerate(products):
             if not isinstance(product, dict):
@@ -397,12 +397,11 @@ class _QuickCheck:
                 texts.append(name)
                 owners.append(label)
             if csv:
-                if isinstance(name, str):
-                    cells.append(name)
                 categories.add(product.get("category"))
-                if isinstance(aliases, list) and len(aliases) == 1 and _lone_number(
-                        product, csv=True):
-                    return None
+                if isinstance(aliases, list) and len(aliases) == 1:
+                    alias = aliases[0]  # a cell holding one number (_number_aliases)
+                    if isinstance(alias, str) and not alias[:1].isalpha() and _is_number(alias):
+                        return None
             if isinstance(aliases, list):
                 for alias in aliases:
                     if isinstance(alias, str) and alias.strip():
@@ -425,9 +424,10 @@ class _QuickCheck:
             prepared.append(changed or product)
         if _shared(_normalised(texts), owners):  # a name of two products
             return None
-        if csv:  # one search over all the cells: far quicker than one per cell
-            cells += [c for c in categories if isinstance(c, str)]
-            if _LISTED.search("\n".join(cells)) is not None:
+        if csv:  # one search over all names (aliases too) and categories: far quicker than one
+            # per cell; an alias flagged here only sends the file to the exact check
+            joined = "\n".join(texts + [c for c in categories if isinstance(c, str)])
+            if any(mark in joined for mark in _LIST_MARKS):  # (memchr: quicker than a regex)
                 return None
         return {**data, "products": prepared}
 
