@@ -40,7 +40,7 @@ from bot.conversation import (
     TimerFired,
     decide,
 )
-from bot.replies import Reply, TextReply, graph_payload, mark_read_payload
+from bot.replies import Reply, TextReply, fit_to_whatsapp, graph_payload, mark_read_payload
 from bot.shop_rules import when_text
 from bot.tickets import build_ticket, display_number
 from bot.timers import TimerSettings, due_now, next_timer
@@ -259,7 +259,7 @@ class Processor:
         lane = f"wa:{reply_to}"
         session.add(OutboxItem(kind="whatsapp", lane=lane, key=f"read:{wamid}",
                                payload=json.dumps(mark_read_payload(wamid))))
-        for index, reply in enumerate(replies):
+        for index, reply in enumerate(fit_to_whatsapp(replies)):
             session.add(OutboxItem(kind="whatsapp", lane=lane, key=f"reply:{wamid}:{index}",
                                    payload=json.dumps(graph_payload(reply, reply_to))))
 

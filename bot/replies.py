@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 
@@ -32,6 +33,43 @@ class ListReply:
 
 
 Reply = TextReply | ButtonsReply | ListReply
+
+
+MAX_TEXT_BODY = 4096  # WhatsApp's limits, enforced by the emulator too
+MAX_INTERACTIVE_BODY = 1024
+
+
+def fit_to_whatsapp(replies: Sequence[Reply]) -> list[Reply]:
+    """Split replies WhatsApp would refuse for length, keeping every word and every button.
+
+    A long order's summary can pass the 1024 characters an interactive body allows: its lines
+    go ahead as plain text and the buttons follow under the last paragraph (the question).
+    """
+    fitted: list[Reply] = []
+    for reply in replies:
+        if isinstance(reply, TextReply):
+            fitted.extend(TextReply(part) for part in _chunks(reply.body, MAX_TEXT_BODY))
+        elif len(reply.body) <= MAX_INTERACTIVE_BODY:
+            fitted.append(reply)
+        else:
+            head, _, question = reply.body.rstrip().rpartition("\n")
+            if not head or len(question) > MAX_INTERACTIVE_BODY:
+                head, question = reply.body, "👆"
+            fitted.extend(TextReply(part) for part in _chunks(head, MAX_TEXT_BODY))
+            fitted.append(replace(reply, body=question))
+    return fitted
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    """Cut at line breaks where possible, never inside the limit's worth of one line."""
+    parts: list[str] = []
+    while len(text) > limit:
+        cut = text.rfind("\n", 0, limit)
+        cut = cut if cut > 0 else limit
+        parts.append(text[:cut])
+        text = text[cut:].lstrip("\n")
+    parts.append(text)
+    return parts
 
 
 def is_prompt(reply: Reply) -> bool:

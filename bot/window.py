@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from bot.replies import Reply, graph_payload
+from bot.replies import Reply, fit_to_whatsapp, graph_payload
 
 WINDOW = timedelta(hours=24)
 
@@ -63,7 +63,8 @@ def plan(
     if not replies:
         return Outgoing("session", ())
     if is_open(last_customer_at, now):
-        return Outgoing("session", tuple(graph_payload(reply, to) for reply in replies))
+        fitted = fit_to_whatsapp(replies)  # a long summary becomes text + a short button message
+        return Outgoing("session", tuple(graph_payload(reply, to) for reply in fitted))
     if template is None:
         return Outgoing("dropped", ())
     return Outgoing("template", (template_payload(template, to),))
