@@ -11,6 +11,7 @@ from aiohttp.test_utils import TestClient
 from adapters.whatsapp_emulator import EmulatorState
 from bot import fake_customer
 from tests.conftest import CUSTOMER, PHONE_NUMBER_ID, Kitchen, post_signed, wait_for
+from tests.e2e.test_order_flow import confirm_for_pickup
 from tests.paths import whatsapp_fixture
 
 Client = TestClient[web.Request, web.Application]
@@ -25,26 +26,6 @@ def bodies(emulated: EmulatorState) -> list[str]:
         elif payload["type"] == "interactive":
             texts.append(str(payload["interactive"]["body"]["text"]))
     return texts
-
-
-async def tap(client: Client, emulated: EmulatorState, title: str) -> None:
-    for entry in reversed(emulated.messages_to(CUSTOMER)):
-        interactive = entry["payload"].get("interactive")
-        for button in (interactive or {}).get("action", {}).get("buttons", []):
-            if button["reply"]["title"] == title:
-                message = fake_customer.button_reply(CUSTOMER, button["reply"]["id"], title,
-                                                     entry["id"])
-                body = fake_customer.envelope(message, CUSTOMER, "Alex Buyer", PHONE_NUMBER_ID)
-                assert await post_signed(client, body) == 200
-                return
-    raise AssertionError(f"no '{title}' button was shown")
-
-
-async def confirm_for_pickup(client: Client, emulated: EmulatorState) -> None:
-    """Tap Confirm on the summary, then Pickup when the shop asks pickup or delivery."""
-    await tap(client, emulated, "Confirm")
-    await wait_for(lambda: "pick it up" in bodies(emulated)[-1])
-    await tap(client, emulated, "Pickup")
 
 
 async def test_sample_cart_is_summarised_at_our_prices_and_reaches_the_kitchen(
