@@ -96,8 +96,26 @@ class OrderRow(SQLModel, table=True):
     longitude: float | None = None
     note: str = Field(default="", max_length=1000)  # the customer's note for the whole order
     prepare_at: datetime | None = None  # a pre-order taken while closed: when the shop opens
-    status: str = Field(default="confirmed", max_length=16)
+    # Kitchen status (bot.order_status): new -> preparing -> ready -> done. Rows from before
+    # statuses existed keep "confirmed", which reads as "new".
+    status: str = Field(default="new", max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
+    status_at: datetime | None = None  # when the status last changed
+
+
+class DisplayTicket(SQLModel, table=True):
+    """A kitchen ticket as the kitchen display received it (adapters.kitchen_display).
+
+    Kept apart from the order so the screen shows exactly the ticket document every other
+    adapter got (names and prices as ordered); the order row holds the status.
+    """
+
+    __tablename__ = "display_ticket"
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: int = Field(unique=True, index=True)  # the order's number
+    ticket: str  # orderbot.ticket.v1 JSON
+    received_at: datetime = Field(default_factory=utcnow)
 
 
 class OutboxItem(SQLModel, table=True):
@@ -121,6 +139,36 @@ class OutboxItem(SQLModel, table=True):
     result: str | None = None  # e.g. the wamid WhatsApp gave the message
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+
+
+class StockRow(SQLModel, table=True):
+    """Units left of a product (variant "") or of one of its variants (adapters.inventory).
+
+    A product without a row is not counted (unlimited). `seeded` is the catalog number last
+    applied, so a catalog edit can tell "the owner wrote a new count" from "unchanged".
+    """
+
+    __tablename__ = "stock"
+
+    product: str = Field(primary_key=True, max_length=64)
+    variant: str = Field(default="", primary_key=True, max_length=64)
+    units: int = Field(default=0)
+    seeded: int | None = None  # the catalog's stock last applied; None: set by hand only
+    low_alerted: bool = Field(default=False)  # the owner was told; cleared by a restock
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class StockReservation(SQLModel, table=True):
+    """Units one order took, so cancelling it gives back exactly those (once)."""
+
+    __tablename__ = "stock_reservation"
+
+    id: int | None = Field(default=None, primary_key=True)
+    order_wamid: str = Field(index=True, max_length=255)  # the order's source_wamid
+    product: str = Field(max_length=64)
+    variant: str = Field(default="", max_length=64)
+    quantity: int
+    released_at: datetime | None = None
 
 
 def async_url(url: str) -> str:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar, Final
+
+from adapters.delivery import DeliveryError, FailureKind
 
 # Used when the response carried no Graph error code at all (proxy HTML page, empty body, ...).
 NO_CODE: Final = -1
@@ -123,7 +126,7 @@ _CLASS_BY_CODE: Final[dict[int, type[GraphAPIError]]] = {
     **_codes(RateLimitedError, (4, 80007, 130429, 131056, 131057)),
     **_codes(AuthError, (0, 190)),
     **_codes(ReEngagementError, (131047,)),
-    **_codes(InvalidRequestError, (100, 131008, 131009, *range(132000, 132017))),
+    **_codes(InvalidRequestError, (100, 131008, 131009, 131051, *range(132000, 132017))),
     **_codes(RecipientError, (131026, 131030, 131021, 133010)),
     **_codes(TemporaryError, (1, 2, 131000, 131016)),
 }
@@ -140,6 +143,37 @@ def error_class_for(code: int, http_status: int) -> type[GraphAPIError]:
     if http_status >= 500:
         return TemporaryError
     return GraphAPIError
+
+
+# Graph's catch-all "something went wrong": sometimes passing, sometimes a message Meta will
+# never take, so only a few attempts (adapters.delivery.DEFAULT_BUDGETS).
+FLAKY_CODES: Final = frozenset({131000})
+
+
+def delivery_kind(error: WhatsAppError | OutboundLimitError) -> FailureKind:
+    """How the outbox treats a failed send: retry, retry a little, give up, or alert the owner."""
+    if isinstance(error, AuthError):
+        return FailureKind.AUTH
+    if isinstance(error, GraphAPIError) and error.code in FLAKY_CODES:
+        return FailureKind.FLAKY
+    if isinstance(error, WhatsAppError) and error.retryable:
+        return FailureKind.TRANSIENT
+    return FailureKind.PERMANENT
+
+
+def delivery_error(error: WhatsAppError | OutboundLimitError, *, credential: str = ""
+                   ) -> DeliveryError:
+    """The outbox's view of a failed send. An auth failure names its incident by a hash of the
+    access token, so the owner hears once about a rejected token (and again about a new one)."""
+    kind = delivery_kind(error)
+    incident = None
+    if kind is FailureKind.AUTH:
+        digest = hashlib.sha256(credential.encode()).hexdigest()[:16]
+        incident = f"whatsapp-token:{digest}"
+    message = str(error)
+    if isinstance(error, OutboundLimitError):
+        message = f"message breaks WhatsApp limits: {error}"
+    return DeliveryError(message, kind=kind, incident=incident)
 
 
 def error_from_response(

@@ -5,27 +5,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
 
+from adapters import kitchen_display
+from adapters.base import AdapterContext, build_adapters
 from adapters.db import create_tables, make_engine, session_factory
-from adapters.delivery import DeliveryError
-from adapters.kitchen_http import HttpKitchen
+from adapters.delivery import RetryPolicy
+from adapters.inventory import Inventory
+from adapters.sheet import StockSheet
 from adapters.whatsapp_cloud import WhatsAppCloudClient
-from adapters.whatsapp_errors import OutboundLimitError, WhatsAppError
+from adapters.whatsapp_errors import OutboundLimitError, WhatsAppError, delivery_error
 from bot import texts
+from bot.api import OrderStatusService, apply_change, status_callback
 from bot.clock import Clock
 from bot.config import Settings
 from bot.dispatcher import OutboxDispatcher, Sender
+from bot.inventory import key_text
 from bot.parser_cache import ParserCache
 from bot.processing import Processor
+from bot.routing import Routing
 from bot.state import APP_STATE, AppState
 from bot.timers import TimerSettings, TimerSweeper
 from bot.webhook import MAX_BODY_BYTES, receive_notification, verify_subscription
 from bot.window import Template
+from catalog.catalog import Catalog
 from catalog.reloader import CatalogHolder
 
 log = logging.getLogger(__name__)
@@ -33,6 +42,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 15.0
 
 CATALOG_KEY: web.AppKey[CatalogHolder] = web.AppKey("orderbot_catalog", CatalogHolder)
+ORDER_STATUS_KEY: web.AppKey[OrderStatusService] = web.AppKey("orderbot_order_status",
+                                                              OrderStatusService)
 
 
 class _HttpClients:
@@ -53,11 +64,8 @@ def _whatsapp_sender(settings: Settings, http: _HttpClients) -> Sender:
                                      settings.secret("access_token"))
         try:
             response = await client.send_payload(payload)
-        except OutboundLimitError as error:
-            raise DeliveryError(f"message breaks WhatsApp limits: {error}",
-                                retryable=False) from error
-        except WhatsAppError as error:
-            raise DeliveryError(str(error), retryable=error.retryable) from error
+        except (OutboundLimitError, WhatsAppError) as error:
+            raise delivery_error(error, credential=settings.secret("access_token")) from error
         messages = response.get("messages")
         if isinstance(messages, list) and messages and isinstance(messages[0], dict):
             return str(messages[0].get("id", ""))
@@ -66,13 +74,18 @@ def _whatsapp_sender(settings: Settings, http: _HttpClients) -> Sender:
     return send
 
 
-def _kitchen_sender(settings: Settings, http: _HttpClients) -> Sender:
-    async def send(ticket: dict[str, Any], key: str) -> str:
-        kitchen = HttpKitchen(http.get(), settings.kitchen_webhook_url or "",
-                              settings.secret("kitchen_webhook_secret"))
-        return await kitchen.deliver(ticket, key)
-
-    return send
+def _add_ticket_adapters(senders: dict[str, Sender], context: AdapterContext, routing: Routing,
+                         catalog: Catalog) -> None:
+    """The configured ticket adapters (ORDERBOT_ADAPTERS) as outbox senders, by name."""
+    for adapter in build_adapters(routing.adapters, context):
+        senders[adapter.name] = adapter.deliver
+    if "http" in senders:
+        # Tickets queued by a version before adapters (kind "kitchen") still go out.
+        senders.setdefault("kitchen", senders["http"])
+    unknown = routing.unknown_categories(catalog.categories())
+    if unknown:
+        log.warning("ORDERBOT_ROUTES names categories the menu does not have: %s "
+                    "(check the spelling against the menu)", ", ".join(unknown))
 
 
 def create_app(settings: Settings, clock: Clock | None = None) -> web.Application:
@@ -86,28 +99,38 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     sessions = session_factory(engine)
     http = _HttpClients()
     senders: dict[str, Sender] = {"whatsapp": _whatsapp_sender(settings, http)}
-    if settings.kitchen_webhook_url:
-        senders["kitchen"] = _kitchen_sender(settings, http)
-    dispatcher = OutboxDispatcher(sessions, senders)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    routing = settings.ticket_routing()
+    _add_ticket_adapters(senders, AdapterContext(settings, http.get, sessions, clock, app),
+                         routing, holder.current)
+    if settings.stock_sheet is not None:
+        senders["sheet"] = StockSheet(settings.stock_sheet, sessions, lambda: holder.current).send
+    dispatcher = OutboxDispatcher(
+        sessions, senders, owner=lambda: holder.current.shop.owner_whatsapp,
+        policy=RetryPolicy(base_seconds=settings.retry_base_seconds,
+                           max_seconds=settings.retry_max_seconds),
+        poll_interval=settings.outbox_poll_seconds)
     processor = Processor(
         sessions,
         catalog=lambda: holder.current,
         parser=ParserCache(lambda: holder.current),
         on_outbox=dispatcher.kick,
-        kitchen_enabled=bool(settings.kitchen_webhook_url),
+        routing=routing,
         merge_window=settings.merge_window_seconds,
         clock=clock,
         timers=TimerSettings.minutes(settings.reminder_minutes, settings.cart_expiry_minutes,
                                      settings.handoff_timeout_minutes),
         template=(Template(settings.reminder_template, settings.template_language)
                   if settings.reminder_template else None),
+        inventory=Inventory(sheet=settings.stock_sheet is not None),
     )
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    holder.on_reload(_stock_sync(processor, sessions, dispatcher.kick))
     app[APP_STATE] = AppState(settings, engine, sessions, processor, dispatcher, clock)
     app[CATALOG_KEY] = holder
     app.router.add_get("/webhook", verify_subscription)
     app.router.add_post("/webhook", receive_notification)
     app.router.add_get("/healthz", _healthz)
+    _add_kitchen_status(app, settings, sessions, holder, dispatcher=dispatcher, clock=clock)
     app.cleanup_ctx.append(_lifecycle(http))
     return app
 
@@ -116,12 +139,11 @@ def _lifecycle(http: _HttpClients) -> Any:
     async def lifecycle(app: web.Application) -> AsyncIterator[None]:
         state = app[APP_STATE]
         await create_tables(state.engine)
+        await _stock_sync(state.processor, state.sessions, lambda: None)(app[CATALOG_KEY].current)
         http.session = aiohttp.ClientSession()
         state.processor.warm_up()
-        background = [
-            asyncio.create_task(state.dispatcher.run(), name="outbox-dispatcher"),
-            asyncio.create_task(app[CATALOG_KEY].watch(), name="catalog-watch"),
-        ]
+        watch_task = asyncio.create_task(app[CATALOG_KEY].watch(), name="catalog-watch")
+        state.dispatcher.start()
         await state.processor.recover()  # messages acknowledged before a crash or restart
         # Deadlines live in the database: the first sweep, right away, fires what fell due
         # while the server was down.
@@ -130,12 +152,7 @@ def _lifecycle(http: _HttpClients) -> Any:
         yield
         await timers.stop()
         await state.processor.idle()
-        dispatcher_task, watch_task = background
-        state.dispatcher.stop()
-        try:
-            await asyncio.wait_for(dispatcher_task, timeout=SHUTDOWN_GRACE_SECONDS)
-        except TimeoutError:  # an adapter hung past its own timeout; the lease will expire
-            log.warning("outbox dispatcher did not stop in time; rows in hand retry on restart")
+        await state.dispatcher.stop(grace=SHUTDOWN_GRACE_SECONDS)  # finishes rows in hand
         watch_task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watch_task
@@ -145,5 +162,46 @@ def _lifecycle(http: _HttpClients) -> Any:
     return lifecycle
 
 
+def _stock_sync(processor: Processor, sessions: async_sessionmaker[AsyncSession],
+                kick: Callable[[], None]) -> Callable[[Catalog], Awaitable[None]]:
+    """Stock counts follow the catalog file at start and after each edit (bot.inventory)."""
+    async def sync(catalog: Catalog) -> None:
+        steps = await processor.inventory.sync(sessions, catalog)
+        if steps:
+            log.info("stock follows the catalog: %s", ", ".join(
+                f"{step.kind} {key_text(step.key)}"
+                + (f" = {step.units}" if step.kind != "delete" else "") for step in steps))
+            kick()  # a spreadsheet refresh may be queued
+
+    return sync
+
+
 async def _healthz(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
+
+
+def _add_kitchen_status(
+    app: web.Application, settings: Settings, sessions: async_sessionmaker[AsyncSession],
+    holder: CatalogHolder, *, dispatcher: OutboxDispatcher, clock: Clock,
+) -> None:
+    """The kitchen display (/kitchen) and the signed status callback share one status service."""
+    hub = kitchen_display.hub_for(app, sessions)  # the one the "display" adapter fills
+    service = OrderStatusService(
+        sessions, shop_name=lambda: holder.current.shop.name, clock=clock,
+        template=(Template(settings.reminder_template, settings.template_language)
+                  if settings.reminder_template else None),
+        on_outbox=dispatcher.kick, on_changed=hub.publish)
+    app[ORDER_STATUS_KEY] = service
+
+    async def change(number: int, target: object) -> web.Response:
+        return await apply_change(service, number, target)
+
+    access = kitchen_display.DisplayAccess(settings.secret("kitchen_display_token"))
+    kitchen_display.add_routes(app, access, hub, change)
+    app.router.add_post("/api/orders/{number}/status", status_callback(
+        service, lambda: settings.secret("kitchen_webhook_secret")))
+
+    async def end_streams(_app: web.Application) -> None:
+        hub.close()  # open pages would otherwise hold the shutdown for its whole timeout
+
+    app.on_shutdown.append(end_streams)

@@ -96,7 +96,25 @@ def _parser() -> argparse.ArgumentParser:
     again.add_argument("ids", type=int, nargs="*", help="outbox row ids")
     again.add_argument("--all-dead", action="store_true", help="every dead row")
     again.set_defaults(run=_outbox_retry, verbose=False)
+
+    _add_stock_commands(commands)
     return parser
+
+
+def _add_stock_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    stock = commands.add_parser("stock", help="stock counts (ORDERBOT_DATABASE_URL)")
+    stock_commands = stock.add_subparsers(dest="stock_command", required=True)
+    stock_list = stock_commands.add_parser("list", help="what is left of each counted item")
+    stock_list.set_defaults(run=_stock_list, verbose=False)
+    for name, helptext in (("set", "count it as N (a restock or a recount)"),
+                           ("add", "add N (negative to take away)")):
+        change = stock_commands.add_parser(name, help=helptext)
+        change.add_argument("item", help="PRODUCT or PRODUCT:VARIANT (catalog ids)")
+        change.add_argument("units", type=int, help="N")
+        change.set_defaults(run=_stock_change, verbose=False)
+    give_back = stock_commands.add_parser("release", help="return a cancelled order's units")
+    give_back.add_argument("order", type=int, help="the order number, e.g. 1001")
+    give_back.set_defaults(run=_stock_release, verbose=False)
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -266,6 +284,118 @@ def _outbox_retry(args: argparse.Namespace) -> int:
 
     return _with_database(work)
 
+def _stock_command(work: Callable[[Catalog, AsyncSession], Awaitable[int]], *,
+                   writes: bool) -> int:
+    """Run one stock command in one transaction, beside a running server (the database is the
+    only thing shared). The counts first follow the catalog, as the server's would."""
+    from adapters.inventory import Inventory
+    from catalog.loader import load_catalog
+
+    settings = load_settings()
+    catalog = load_catalog(settings.catalog_path)
+    inventory = Inventory(sheet=writes and settings.stock_sheet is not None)
+
+    async def run(sessions: async_sessionmaker[AsyncSession]) -> int:
+        await inventory.sync(sessions, catalog)
+        async with sessions() as session, session.begin():
+            return await work(catalog, session)
+
+    return _run_catalog_command(run)
+
+
+def _stock_list(_args: argparse.Namespace) -> int:
+    from adapters.inventory import Inventory
+    from bot import inventory as rules
+
+    async def work(catalog: Catalog, session: AsyncSession) -> int:
+        lines = await Inventory().lines(session)
+        if not lines:
+            print("Nothing is counted: no product has `stock:` in the catalog, and none was set "
+                  "with `orderbot stock set`. Everything can be ordered.")
+            return 0
+        print(f"{'ITEM':<32} {'LEFT':>6} {'ALERT AT':>8}  NOTE")
+        for line in lines:
+            product = catalog.product(line.key[0])
+            low = product.low_stock_at if product is not None else None
+            notes = ["SOLD OUT" if line.units <= 0
+                     else "low" if line.units <= rules.threshold(low) else ""]
+            if product is None:
+                notes.append("not in the catalog")
+            if line.seeded is None:
+                notes.append("set by hand")
+            print(f"{rules.key_text(line.key):<32} {line.units:>6} "
+                  f"{'-' if low is None else low:>8}  {', '.join(n for n in notes if n)}")
+        return 0
+
+    return _stock_command(work, writes=False)
+
+
+def _stock_change(args: argparse.Namespace) -> int:
+    from adapters.inventory import Inventory
+    from bot import inventory as rules
+
+    setting = args.stock_command == "set"
+    if setting and args.units < 0:
+        print("orderbot: a count cannot be negative", file=sys.stderr)
+        return 2
+    settings = load_settings()
+    inventory = Inventory(sheet=settings.stock_sheet is not None)
+
+    async def work(catalog: Catalog, session: AsyncSession) -> int:
+        try:
+            key = rules.parse_key(args.item, catalog)
+        except rules.StockKeyError as error:
+            print(f"orderbot: {error}", file=sys.stderr)
+            return 1
+        item = rules.key_text(key)
+        if setting:
+            before = await inventory.set_units(session, key, args.units, catalog)
+            was = "not counted" if before is None else str(before)
+            print(f"{item}: {was} -> {args.units} (a running server uses it at once)")
+            return 0
+        after = await inventory.add_units(session, key, args.units, catalog)
+        if after is not None:
+            print(f"{item}: {after - args.units} -> {after} (a running server uses it at once)")
+            return 0
+        lines = {line.key: line.units for line in await inventory.lines(session)}
+        if key not in lines:
+            print(f"orderbot: {item} is not counted (unlimited); start counting it with "
+                  f"`orderbot stock set {item} N`", file=sys.stderr)
+        else:
+            print(f"orderbot: {item} has only {lines[key]} left; cannot take away "
+                  f"{-args.units}", file=sys.stderr)
+        return 1
+
+    return _stock_command(work, writes=True)
+
+
+def _stock_release(args: argparse.Namespace) -> int:
+    from sqlmodel import col, select
+
+    from adapters.db import OrderRow
+    from adapters.inventory import Inventory
+    from bot import inventory as rules
+
+    settings = load_settings()
+    inventory = Inventory(sheet=settings.stock_sheet is not None)
+
+    async def work(catalog: Catalog, session: AsyncSession) -> int:
+        order = (await session.exec(select(OrderRow).where(col(OrderRow.number) == args.order))
+                 ).first()
+        if order is None:
+            print(f"orderbot: there is no order #{args.order}", file=sys.stderr)
+            return 1
+        returned = await inventory.release(session, order.source_wamid, catalog)
+        if not returned:
+            print(f"Order #{args.order} holds no stock (nothing counted, or already returned).")
+            return 0
+        print(f"Returned to stock from order #{args.order}: " + ", ".join(
+            f"{units} × {rules.key_text(key)}" for key, units in returned))
+        return 0
+
+    return _stock_command(work, writes=True)
+
+
 def _handoff_processor(sessions: async_sessionmaker[AsyncSession]) -> Processor:
     """The server's processor, so a release takes the same path as the handoff timeout."""
     from bot.processing import Processor
@@ -278,7 +408,6 @@ def _handoff_processor(sessions: async_sessionmaker[AsyncSession]) -> Processor:
     return Processor(
         sessions, catalog=lambda: catalog, parser=lambda: _order_parser(catalog),
         on_outbox=lambda: None,  # the running server's dispatcher polls the outbox
-        kitchen_enabled=False,
         timers=TimerSettings.minutes(settings.reminder_minutes, settings.cart_expiry_minutes,
                                      settings.handoff_timeout_minutes),
         template=(Template(settings.reminder_template, settings.template_language)

@@ -9,13 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     TomlConfigSettingsSource,
 )
+
+from adapters.base import FACTORIES, known_adapters
+from bot.routing import RoutesError, Routing, parse_adapter_names
 
 GRAPH_API_BASE_URL = "https://graph.facebook.com/v23.0"
 SAMPLE_CATALOG = Path(__file__).resolve().parent.parent / "fixtures" / "catalog" / "restaurant.yaml"
@@ -106,6 +109,21 @@ class Settings(BaseSettings):
         validation_alias=AliasChoices("ORDERBOT_TEMPLATE_LANGUAGE", "template_language"),
     )
 
+    # Outbox delivery (bot.dispatcher, adapters.delivery): retries wait base, 2 base, 4 base ...
+    # up to the cap (±25 % jitter); the poll finds rows written by other processes.
+    retry_base_seconds: float = Field(
+        default=1.0, gt=0, le=600,
+        validation_alias=AliasChoices("ORDERBOT_RETRY_BASE_SECONDS", "retry_base_seconds"),
+    )
+    retry_max_seconds: float = Field(
+        default=300.0, gt=0, le=86400,
+        validation_alias=AliasChoices("ORDERBOT_RETRY_MAX_SECONDS", "retry_max_seconds"),
+    )
+    outbox_poll_seconds: float = Field(
+        default=1.0, gt=0, le=3600,
+        validation_alias=AliasChoices("ORDERBOT_OUTBOX_POLL_SECONDS", "outbox_poll_seconds"),
+    )
+
     kitchen_webhook_url: str | None = Field(
         default=None,
         validation_alias=AliasChoices("ORDERBOT_KITCHEN_WEBHOOK_URL", "kitchen_webhook_url"),
@@ -114,6 +132,68 @@ class Settings(BaseSettings):
         default=None,
         validation_alias=AliasChoices("ORDERBOT_KITCHEN_WEBHOOK_SECRET", "kitchen_webhook_secret"),
     )
+    # Where tickets go (adapters.base) and which lines each gets (bot.routing). Unset: "http"
+    # when the webhook URL is set, as before adapters existed; else tickets are only stored.
+    adapters: str | None = Field(
+        default=None, validation_alias=AliasChoices("ORDERBOT_ADAPTERS", "adapters"),
+    )
+    routes: str | None = Field(  # "Drinks = printer; * = http"
+        default=None, validation_alias=AliasChoices("ORDERBOT_ROUTES", "routes"),
+    )
+    printer_host: str | None = Field(  # an ESC/POS network printer (adapters.printer)
+        default=None, validation_alias=AliasChoices("ORDERBOT_PRINTER_HOST", "printer_host"),
+    )
+    printer_port: int = Field(
+        default=9100, ge=1, le=65535,
+        validation_alias=AliasChoices("ORDERBOT_PRINTER_PORT", "printer_port"),
+    )
+    printer_width: int = Field(  # columns: 32 on 58 mm paper, 42 or 48 on 80 mm
+        default=42, ge=20, le=80,
+        validation_alias=AliasChoices("ORDERBOT_PRINTER_WIDTH", "printer_width"),
+    )
+    spool_dir: Path | None = Field(  # a folder of ticket files (adapters.spool)
+        default=None, validation_alias=AliasChoices("ORDERBOT_SPOOL_DIR", "spool_dir"),
+    )
+    # Opens the kitchen display at /kitchen (adapters.kitchen_display); unset: no display.
+    kitchen_display_token: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ORDERBOT_KITCHEN_DISPLAY_TOKEN", "kitchen_display_token"),
+    )
+
+    # A spreadsheet (.xlsx, or .csv) kept up to date with stock and the order log (adapters.sheet).
+    stock_sheet: Path | None = Field(
+        default=None, validation_alias=AliasChoices("ORDERBOT_STOCK_SHEET", "stock_sheet"),
+    )
+
+    @field_validator("stock_sheet")
+    @classmethod
+    def _sheet_format(cls, path: Path | None) -> Path | None:
+        if path is not None and path.suffix.lower() not in (".xlsx", ".csv"):
+            raise ValueError(f"{path.name} must end in .xlsx (Excel) or .csv")
+        return path
+
+    @model_validator(mode="after")
+    def _adapters_and_routes_fit(self) -> Settings:
+        try:
+            unknown = [name for name in self.ticket_adapters() if name not in FACTORIES]
+            if unknown:
+                raise ValueError(f"ORDERBOT_ADAPTERS: unknown adapter {', '.join(unknown)}; "
+                                 f"choose from {', '.join(known_adapters())}")
+            self.ticket_routing()
+        except RoutesError as error:
+            raise ValueError(f"ORDERBOT_ADAPTERS / ORDERBOT_ROUTES: {error}") from None
+        return self
+
+    def ticket_adapters(self) -> tuple[str, ...]:
+        """The configured ticket adapters, in order (see `adapters`)."""
+        if self.adapters and self.adapters.strip():
+            return parse_adapter_names(self.adapters)
+        # What each setting switched on before ORDERBOT_ADAPTERS existed.
+        return tuple(name for name, on in (("http", self.kitchen_webhook_url),
+                                           ("display", self.secret("kitchen_display_token"))) if on)
+
+    def ticket_routing(self) -> Routing:
+        return Routing.parse(self.ticket_adapters(), self.routes)
 
     @classmethod
     def settings_customise_sources(
@@ -143,6 +223,12 @@ class Settings(BaseSettings):
                 missing.append(name)
         if self.kitchen_webhook_url and not self.kitchen_webhook_secret:
             missing.append("ORDERBOT_KITCHEN_WEBHOOK_SECRET")
+        adapters = self.ticket_adapters()
+        needs = (("http", "ORDERBOT_KITCHEN_WEBHOOK_URL", self.kitchen_webhook_url),
+                 ("printer", "ORDERBOT_PRINTER_HOST", self.printer_host),
+                 ("spool", "ORDERBOT_SPOOL_DIR", self.spool_dir),
+                 ("display", "ORDERBOT_KITCHEN_DISPLAY_TOKEN", self.kitchen_display_token))
+        missing += [name for adapter, name, value in needs if adapter in adapters and not value]
         return missing
 
     def secret(self, name: str) -> str:

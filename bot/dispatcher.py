@@ -2,8 +2,14 @@
 
 Rows of one lane (one customer's chat, the kitchen) leave strictly in order: only the oldest
 pending row of a lane is ever attempted, so a failing message holds back the ones after it
-instead of letting them overtake it. Retryable failures back off exponentially with jitter;
-permanent ones, and rows out of attempts, become dead letters with their last error.
+instead of letting them overtake it. What a failure leads to is the retry policy's call
+(adapters.delivery: backoff with jitter, a budget of attempts per kind of failure); a row given
+up becomes a dead letter with its last error and, in the same transaction, an owner alert.
+
+When it runs: an APScheduler interval job polls (rows written by another process, the
+`orderbot outbox retry` command, leases left by a crashed worker), `kick()` starts a pass at
+once after a commit, and a timer wakes it when the next backoff ends. One pass at a time per
+dispatcher; several processes share the work through row claims (SKIP LOCKED on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -12,32 +18,32 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from sqlalchemy import func, or_, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters.db import OutboxItem, utcnow
-from adapters.delivery import DeliveryError
+from adapters.delivery import DeliveryError, FailureKind, RetryPolicy
+from bot.alerts import OwnerAlert, auth_alert, dead_letter_alert, is_alert_row, owner_number
 
 log = logging.getLogger(__name__)
 
 Sender = Callable[[dict[str, Any], str], Awaitable[str]]
-MAX_ATTEMPTS = 8
-MAX_BACKOFF_SECONDS = 300.0
 CLAIM_LEASE = timedelta(seconds=60)  # longer than any adapter's timeout
+BATCH = 50  # lanes attempted per round
 
 
-def backoff_seconds(attempts: int) -> float:
-    """1 s, 2 s, 4 s … capped, with ±25 % jitter so retries from many rows do not align."""
-    base = min(2.0 ** max(attempts - 1, 0), MAX_BACKOFF_SECONDS)
-    return base * random.uniform(0.75, 1.25)
+def _no_owner() -> str | None:
+    return None
 
 
 class OutboxDispatcher:
@@ -45,43 +51,124 @@ class OutboxDispatcher:
         self,
         sessions: async_sessionmaker[AsyncSession],
         senders: Mapping[str, Sender],
+        *,
+        owner: Callable[[], str | None] = _no_owner,
+        policy: RetryPolicy | None = None,
         poll_interval: float = 1.0,
+        scheduler: AsyncIOScheduler | None = None,
+        job_id: str = "outbox-dispatcher",
     ) -> None:
+        """`owner` returns shop.owner_whatsapp now (the catalog may be reloaded). A shared
+        `scheduler` is started and shut down by its owner; without one the dispatcher has its own.
+        """
         self._sessions = sessions
         self._senders = senders
+        self._owner = owner
+        self._policy = policy or RetryPolicy()
         self._poll_interval = poll_interval
-        self._wake = asyncio.Event()
+        self._owns_scheduler = scheduler is None
+        self._scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
+        self._job_id = job_id
+        self._pass: asyncio.Task[None] | None = None
+        self._again = False
         self._stopping = False
+        self._wake: asyncio.TimerHandle | None = None
+
+    # --- running ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Poll from now on; the first pass runs at once (rows left pending by a restart)."""
+        self._stopping = False
+        # coalesce + max_instances=1: a late poll never piles up behind a slow one.
+        self._scheduler.add_job(self._poll, "interval", seconds=self._poll_interval,
+                                id=self._job_id, replace_existing=True, max_instances=1,
+                                coalesce=True, next_run_time=datetime.now(UTC))
+        if self._owns_scheduler and not self._scheduler.running:
+            self._scheduler.start()
 
     def kick(self) -> None:
         """New rows were committed: deliver them now rather than at the next poll."""
-        self._wake.set()
+        if self._stopping:
+            return
+        self._again = True
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # called before the app runs: the first poll delivers the rows
+            return
+        if self._pass is None or self._pass.done():
+            self._pass = loop.create_task(self._passes(), name="outbox-pass")
 
-    def stop(self) -> None:
-        """Finish the rows in hand, then let run() return (graceful shutdown).
+    async def stop(self, grace: float = 15.0) -> None:
+        """Finish the rows in hand, then return (graceful shutdown).
 
-        Cancelling a pass instead would interrupt a database session mid-write; its clean-up
-        then outlives the engine and hangs the process on exit.
+        No new rows are claimed once stopping. Cancelling a pass instead would interrupt a
+        database session mid-write; its clean-up then outlives the engine and hangs the
+        process on exit. Only a pass still busy after `grace` seconds (an adapter hung past
+        its own timeout) is cancelled; its rows' leases expire and they retry on restart.
         """
         self._stopping = True
-        self._wake.set()
+        with contextlib.suppress(JobLookupError):
+            self._scheduler.remove_job(self._job_id)
+        if self._owns_scheduler and self._scheduler.running:
+            self._scheduler.shutdown(wait=False)
+        if self._wake is not None:
+            self._wake.cancel()
+        running = self._pass
+        if running is None or running.done():
+            return
+        try:
+            await asyncio.wait_for(running, timeout=grace)
+        except TimeoutError:
+            log.warning("outbox dispatcher did not stop in time; rows in hand retry on restart")
 
-    async def run(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
+    async def _poll(self) -> None:
+        self.kick()
+
+    async def _passes(self) -> None:
+        # A kick while this task runs only sets _again (see kick), so look again before leaving.
+        while self._again and not self._stopping:
+            self._again = False
             try:
                 await self.drain()
             except Exception:
                 log.exception("outbox pass failed; retrying at the next poll")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self._poll_interval)
+            if self._again or self._stopping:
+                continue
+            try:
+                await self._arm_wake()
+            except Exception:
+                log.exception("could not schedule the next retry; the poll will find it")
+
+    async def _arm_wake(self) -> None:
+        """Wake when the next backoff ends if that is sooner than the next poll."""
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(func.min(OutboxItem.next_attempt_at))
+                .where(col(OutboxItem.state) == "pending",
+                       col(OutboxItem.next_attempt_at) > utcnow()))
+            soonest = rows.one()
+        if soonest is None:
+            return
+        if soonest.tzinfo is None:  # SQLite hands back naive UTC
+            soonest = soonest.replace(tzinfo=UTC)
+        delay = max((soonest - utcnow()).total_seconds(), 0.0) + 0.01
+        if delay >= self._poll_interval or self._stopping:
+            return
+        if self._wake is not None:
+            self._wake.cancel()
+        self._wake = asyncio.get_running_loop().call_later(delay, self.kick)
+
+    # --- observing ----------------------------------------------------------------------
 
     async def pending_due(self) -> int:
-        """Rows waiting for delivery now (claimed or not); 0 means the outbox is quiet."""
+        """Lanes whose next row is due now (claimed or not); 0 means the outbox is quiet.
+
+        Rows waiting behind a row that is backing off are not due: they cannot go before it.
+        """
         async with self._sessions() as session:
             rows = await session.exec(
                 select(func.count()).select_from(OutboxItem)
-                .where(col(OutboxItem.state) == "pending",
+                .where(col(OutboxItem.id).in_(_lane_heads()),
                        col(OutboxItem.next_attempt_at) <= utcnow()))
             return int(rows.one())
 
@@ -92,6 +179,8 @@ class OutboxDispatcher:
         while await self.pending_due() and loop.time() < deadline:
             self.kick()
             await asyncio.sleep(0.02)
+
+    # --- delivering ---------------------------------------------------------------------
 
     async def drain(self) -> int:
         """Deliver every due row, lane by lane in order; returns how many were delivered."""
@@ -108,30 +197,26 @@ class OutboxDispatcher:
         now = utcnow()
         token = uuid.uuid4().hex
         async with self._sessions() as session, session.begin():
-            oldest_per_lane = (
-                select(func.min(OutboxItem.id))
-                .where(col(OutboxItem.state) == "pending")
-                .group_by(col(OutboxItem.lane))
-            )
+            unclaimed = or_(col(OutboxItem.claimed_until).is_(None),
+                            col(OutboxItem.claimed_until) < now)
             due = (
                 select(OutboxItem.id)
-                .where(col(OutboxItem.id).in_(oldest_per_lane),
-                       col(OutboxItem.next_attempt_at) <= now,
-                       or_(col(OutboxItem.claimed_until).is_(None),
-                           col(OutboxItem.claimed_until) < now))
+                .where(col(OutboxItem.id).in_(_lane_heads()),
+                       col(OutboxItem.next_attempt_at) <= now, unclaimed)
                 .order_by(col(OutboxItem.id))
-                .limit(50)
+                .limit(BATCH)
             )
+            if _dialect(session) == "postgresql":
+                # Rows another worker is claiming right now are skipped instead of waited for.
+                due = due.with_for_update(skip_locked=True)
             ids = list(await session.exec(due))
             if not ids:
                 return []
-            # The conditions are checked again inside the UPDATE: of two workers racing for a
-            # row, only one matches it.
+            # SQLite has no row locks: the conditions are checked again inside the UPDATE, so
+            # of two workers racing for a row only one matches it.
             await session.exec(
                 update(OutboxItem)
-                .where(col(OutboxItem.id).in_(ids), col(OutboxItem.state) == "pending",
-                       or_(col(OutboxItem.claimed_until).is_(None),
-                           col(OutboxItem.claimed_until) < now))
+                .where(col(OutboxItem.id).in_(ids), col(OutboxItem.state) == "pending", unclaimed)
                 .values(claimed_by=token, claimed_until=now + CLAIM_LEASE)
             )
         async with self._sessions() as session:
@@ -158,6 +243,7 @@ class OutboxDispatcher:
         return error is None
 
     async def _record(self, row: OutboxItem, result: str, error: DeliveryError | None) -> None:
+        alerted = False
         async with self._sessions() as session, session.begin():
             stored = await session.get(OutboxItem, row.id)
             if stored is None or stored.state != "pending" or stored.claimed_by != row.claimed_by:
@@ -166,11 +252,70 @@ class OutboxDispatcher:
             stored.claimed_by = stored.claimed_until = None
             if error is None:
                 stored.state, stored.result, stored.sent_at = "sent", result, utcnow()
-            elif not error.retryable or stored.attempts >= MAX_ATTEMPTS:
-                stored.state, stored.last_error = "dead", str(error)[:1000]
-                log.error("outbox row %s (%s) is a dead letter: %s", row.id, row.kind, error)
-            else:
-                stored.last_error = str(error)[:1000]
-                stored.next_attempt_at = utcnow() + timedelta(
-                    seconds=backoff_seconds(stored.attempts))
-                log.warning("outbox row %s (%s) failed, will retry: %s", row.id, row.kind, error)
+                return
+            stored.last_error = str(error)[:1000]
+            delay = self._policy.next_delay(error, stored.attempts)
+            if delay is not None:
+                stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
+                log.warning("outbox row %s (%s) failed (%s, attempt %d), retry in %.1f s: %s",
+                            row.id, row.kind, error.kind, stored.attempts, delay, error)
+                return
+            stored.state = "dead"
+            log.error("outbox row %s (%s) is a dead letter after %d attempt(s) (%s): %s",
+                      row.id, row.kind, stored.attempts, error.kind, error)
+            alerted = await self._queue_alert(session, stored, error)
+        if alerted:
+            self._again = True  # deliver the alert in this pass, not at the next poll
+
+    async def _queue_alert(
+        self, session: AsyncSession, row: OutboxItem, error: DeliveryError
+    ) -> bool:
+        """Tell the owner, once: per dead row, or per auth incident for refused credentials."""
+        try:
+            owner = owner_number(self._owner())
+        except Exception:  # no catalog loaded: the dead letter itself is what matters
+            log.exception("cannot read the owner's number; outbox row %s not alerted", row.id)
+            return False
+        auth_incident = error.incident if error.kind is FailureKind.AUTH else None
+        if auth_incident:
+            log.error("%s credentials refused (%s): nothing of this kind goes out until they "
+                      "are renewed", row.kind, auth_incident)
+        if is_alert_row(row.key, row.lane, owner):
+            return False
+        if owner is None:
+            log.warning("no shop.owner_whatsapp in the catalog: outbox row %s not alerted", row.id)
+            return False
+        assert row.id is not None
+        alert: OwnerAlert | None
+        if auth_incident:
+            alert = auth_alert(owner, row.kind, auth_incident, str(error))
+        else:
+            alert = dead_letter_alert(owner, row.id, kind=row.kind, key=row.key,
+                                      payload=json.loads(row.payload), reason=str(error))
+        if alert is None:
+            return False
+        now = utcnow()
+        values = {"kind": "whatsapp", "lane": alert.lane, "key": alert.key,
+                  "payload": json.dumps(alert.payload), "state": "pending", "attempts": 0,
+                  "next_attempt_at": now, "created_at": now}
+        # The key is unique: a second death of the same row, or the same incident seen by
+        # another row or another process, inserts nothing.
+        insert = (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)
+        outcome = await session.exec(
+            insert(OutboxItem).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+        added = bool(outcome.rowcount)
+        if added:
+            log.info("owner alert %s queued for outbox row %s", alert.key, row.id)
+        return added
+
+
+def _lane_heads() -> Any:
+    """The oldest pending row of every lane: the only one of its lane that may be attempted."""
+    return (select(func.min(OutboxItem.id))
+            .where(col(OutboxItem.state) == "pending")
+            .group_by(col(OutboxItem.lane)))
+
+
+def _dialect(session: AsyncSession) -> str:
+    bind = session.bind
+    return bind.dialect.name if bind is not None else ""

@@ -246,7 +246,11 @@ def _strip_article(words: str) -> str:
 
 
 def _count(word: str) -> int | None:
-    value = int(word) if word.isdigit() else number_value(word.lower())
+    # isdecimal, not isdigit: "፩" is a digit int() cannot read; 4,300+ digits it refuses.
+    if word.isdecimal():
+        value = int(word) if len(word) <= 6 else None
+    else:
+        value = number_value(word.lower())
     return value if value is not None and 0 <= value <= MAX_QUANTITY else None
 
 

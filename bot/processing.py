@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters import inbox
 from adapters.db import ConversationRow, InboundMessage, OrderRow, OutboxItem, utcnow
+from adapters.inventory import Inventory
 from bot import texts, window
 from bot.burst import NOTHING_HELD, HeldPrompts, burst_replies
 from bot.cart import PricedCart
@@ -40,7 +41,9 @@ from bot.conversation import (
     TimerFired,
     decide,
 )
+from bot.inventory import short_apology
 from bot.replies import Reply, TextReply, fit_to_whatsapp, graph_payload, mark_read_payload
+from bot.routing import Routing, split_ticket
 from bot.shop_rules import when_text
 from bot.tickets import build_ticket, display_number
 from bot.timers import TimerSettings, due_now, next_timer
@@ -78,21 +81,23 @@ class Processor:
         parser: Callable[[], TextParser],
         on_outbox: Callable[[], None],
         *,
-        kitchen_enabled: bool,
+        routing: Routing | None = None,
         merge_window: float = 0.0,
         clock: Clock | None = None,
         timers: TimerSettings | None = None,
         template: window.Template | None = None,
+        inventory: Inventory | None = None,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
         self._parser = parser
         self._on_outbox = on_outbox
-        self._kitchen_enabled = kitchen_enabled
+        self._routing = routing or Routing()  # the ticket adapters and their categories
         self._merge_window = merge_window
         self._clock = clock or Clock()
         self._timers = timers or TimerSettings()
         self._template = template  # sent instead of messages due after the 24-hour window
+        self.inventory = inventory or Inventory()
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._due: dict[str, float] = {}  # customer -> when their quiet window ends
@@ -170,7 +175,12 @@ class Processor:
             conversation.name = stored.get("name") or conversation.name
             conversation.last_inbound_at = max(conversation.last_inbound_at, row.sent_at)
             self._customer_wrote(conversation, row.sent_at)
-            decision = self._decide(row, stored["message"], conversation)
+            # Live counts, so the stock questions and the menu use what is left right now.
+            stock = await self.inventory.counts(session, self._catalog())
+            decision = self._decide(row, stored["message"], conversation, stock)
+            if decision.place_order is not None:
+                decision = await self._reserve(session, row, stored["message"], conversation,
+                                               decision)
             replies, held = burst_replies(
                 decision.replies, revision=decision.state.revision, stage=decision.state.stage,
                 more_coming=more_coming, held=held)
@@ -192,12 +202,13 @@ class Processor:
         return held
 
     def _decide(
-        self, row: InboundMessage, message: dict[str, Any], conversation: ConversationRow
+        self, row: InboundMessage, message: dict[str, Any], conversation: ConversationRow,
+        stock: dict[str, int] | None = None,
     ) -> Decision:
         state = ConversationState.from_json(conversation.state)
         ctx = Context(self._catalog(), self._parser(), conversation.name,
                       customer=conversation.reply_to or conversation.customer,
-                      now=self._clock.now())
+                      now=self._clock.now(), stock=stock or {})
         try:
             return decide(state, event_from_message(message), ctx)
         except Exception as error:
@@ -206,6 +217,27 @@ class Processor:
             log.exception("could not handle message %s", row.wamid)
             row.error = f"{type(error).__name__}: {error}"[:500]
             return Decision(state, (TextReply(texts.text("internal_error")),))
+
+    async def _reserve(
+        self, session: AsyncSession, row: InboundMessage, message: dict[str, Any],
+        conversation: ConversationRow, decision: Decision,
+    ) -> Decision:
+        """Take the order's units in this transaction (adapters.inventory). When another
+        customer was quicker, decide again on the live counts: the conversation then says what is
+        left ("only 2 left — shall I make it 2?", "sold out") and nothing is placed."""
+        assert decision.place_order is not None
+        catalog = self._catalog()
+        taken = await self.inventory.reserve(session, row.wamid, decision.place_order, catalog)
+        if taken.ok:
+            self._queue_alerts(session, f"stock:{row.wamid}", taken.alerts)
+            return decision
+        again = self._decide(row, message, conversation, taken.live)
+        if again.place_order is None or taken.short is None:
+            return again
+        # Only one size's own count is short, which the per-product counts cannot show.
+        key, left = taken.short
+        return Decision(ConversationState.from_json(conversation.state),
+                        (TextReply(short_apology(catalog, key, left)),))
 
     async def _place_order(
         self,
@@ -235,15 +267,18 @@ class Processor:
         await session.flush()  # assigns the id the human order number is derived from
         assert order.id is not None
         order.number = ORDER_NUMBER_START + order.id
-        if self._kitchen_enabled:
-            ticket = build_ticket(order.number, order.created_at, priced, catalog,
-                                  conversation.name, fulfillment=details.fulfilment,
-                                  address=details.address, location=details.location,
-                                  note=details.note, prepare_at=details.prepare_at)
-            session.add(OutboxItem(kind="kitchen", lane="kitchen", key=f"order-{order.number}",
-                                   payload=json.dumps(ticket)))
-        else:
-            log.warning("order %s has no kitchen adapter configured", order.number)
+        ticket = build_ticket(order.number, order.created_at, priced, catalog,
+                              conversation.name, fulfillment=details.fulfilment,
+                              address=details.address, location=details.location,
+                              note=details.note, prepare_at=details.prepare_at)
+        # One row per adapter, in the adapter's own lane: a printer that is off holds back
+        # only its own tickets, and each adapter gets them in order of confirmation.
+        for adapter, part in split_ticket(ticket, self._routing):
+            session.add(OutboxItem(kind=adapter, lane=adapter,
+                                   key=f"order-{order.number}:{adapter}",
+                                   payload=json.dumps(part)))
+        if not self._routing.adapters:
+            log.warning("order %s has no ticket adapter configured", order.number)
         first_name = conversation.name.split()[0] if conversation.name.strip() else ""
         when = (when_text(details.prepare_at, self._clock.now())
                 if details.prepare_at is not None else "")

@@ -1,12 +1,14 @@
 """The kitchen ticket: a versioned JSON document built from a confirmed order. Pure.
 
 Schema `orderbot.ticket.v1` (documented in the README): receivers may rely on every key here.
-Keys are only ever added to v1 (delivery, note, prepare_at came later), never renamed or removed.
+Keys are only ever added to v1 (delivery, note, prepare_at, a line's category, part came later),
+never renamed or removed. `part` is added by bot.routing to a ticket that carries only some of
+the order's lines.
 """
 
 from __future__ import annotations
 
-import textwrap
+import unicodedata
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -49,7 +51,7 @@ def build_ticket(
             "name": customer_name,
             "first_name": customer_name.split(maxsplit=1)[0] if customer_name.strip() else "",
         },
-        "lines": [_line(line) for line in priced.lines],
+        "lines": [_line(line, catalog) for line in priced.lines],
         "total": str(priced.total),
         "currency": catalog.shop.currency,
         "delivery": _delivery(address, location) if fulfillment == "delivery" else None,
@@ -72,8 +74,9 @@ def _delivery(address: str, location: tuple[float, float] | None) -> dict[str, A
             "maps_url": f"https://www.google.com/maps/search/?api=1&query={latitude},{longitude}"}
 
 
-def _line(line: PricedLine) -> dict[str, Any]:
+def _line(line: PricedLine, catalog: Catalog) -> dict[str, Any]:
     item = line.line
+    product = catalog.product(item.product)
     return {
         "quantity": item.quantity,
         "product_id": item.product,
@@ -91,41 +94,134 @@ def _line(line: PricedLine) -> dict[str, Any]:
         "note": item.note,
         "unit_price": str(line.unit_price),
         "line_total": str(line.total),
+        # The menu category: routes send a category to its station (bot.routing).
+        "category": product.category if product is not None else "",
     }
 
 
 def render_ticket_text(ticket: dict[str, Any], width: int = 42) -> str:
-    """Plain-text ticket for a screen or receipt printer: removals shouted, notes quoted."""
+    """Plain-text ticket for a screen or a receipt printer, never wider than `width` columns.
+
+    58 mm paper takes 32 columns, 80 mm 42 or 48. Widths are counted in display columns
+    (a CJK character or an emoji takes two), long words are cut, and continuation lines are
+    indented under their line so a wrapped product name still reads as one item.
+    """
+    width = max(width, MIN_WIDTH)
     order = ticket["order"]
-    rule = "=" * width
-    out = [rule, f"ORDER {order['display_number']}".center(width),
-           f"{order['fulfillment'].upper()} · {ticket['customer']['first_name']}".center(width),
-           order["created_at"][:16].replace("T", " ").center(width)]
+    rule, thin = "=" * width, "-" * width
+    customer = ticket.get("customer") or {}
+    out = [rule]
+    out += _centered(f"ORDER {order['display_number']}", width)
+    out += _centered(f"{str(order['fulfillment']).upper()} · {customer.get('first_name', '')}"
+                     .rstrip(" ·"), width)
+    out += _centered(_local_time(order["created_at"]), width)
     if ticket.get("prepare_at"):
         # Taken while closed: the kitchen starts it at this local time, not on arrival.
-        out.append(f"PRE-ORDER {ticket['prepare_at'][:16].replace('T', ' ')}".center(width))
+        out += _centered(f"PRE-ORDER {_local_time(ticket['prepare_at'])}", width)
+    part = ticket.get("part")
+    if part:
+        # Routed: other lines of the order went to another station; say so on the paper.
+        out += _centered(f"PART: {part['lines']} OF {part['of']} LINES", width)
     out.append(rule)
     delivery = ticket.get("delivery")
     if delivery:
-        out.extend(_wrap(f"TO: {delivery['address']}" if delivery["address"] else "TO:", width))
-        if delivery["latitude"] is not None:
-            out.append(f"PIN: {delivery['latitude']:.5f},{delivery['longitude']:.5f}")
+        out += _wrap(f"TO: {delivery['address']}" if delivery.get("address") else "TO:", width)
+        if delivery.get("latitude") is not None:
+            out += _wrap(f"PIN: {delivery['latitude']:.5f},{delivery['longitude']:.5f}", width)
     if ticket.get("note"):
-        out.extend(_wrap(f"NOTE: {ticket['note']}", width))
+        out += _wrap(f"NOTE: {ticket['note']}", width)
     if delivery or ticket.get("note"):
-        out.append("-" * width)
+        out.append(thin)
     for line in ticket["lines"]:
-        variant = f" ({line['variant']})" if line["variant"] else ""
-        out.append(f"{line['quantity']} x {line['product']}{variant}")
-        out.extend(f"   + {(o['qualifier'] + ' ') if o['qualifier'] else ''}{o['name']}"
-                   for o in line["options"])
-        out.extend(f"   NO {r['name'].upper()}" for r in line["removed"])
-        if line["note"]:
-            out.append(f"   note: {line['note']}")
-    out += [rule, f"TOTAL {ticket['total']} {ticket['currency']}".rjust(width), rule]
+        out += _line_text(line, width)
+    out.append(rule)
+    if not part:  # a partial ticket's total would not match the lines on it
+        amount = f"{ticket['total']} {ticket['currency']}"
+        out += _label_right("TOTAL", amount, width)
+        out.append(rule)
     return "\n".join(out)
 
 
-def _wrap(text: str, width: int) -> list[str]:
-    """Long addresses and notes broken on spaces so they stay on the paper."""
-    return textwrap.wrap(text, width=width, subsequent_indent="   ") or [text]
+MIN_WIDTH = 20  # below this even "ORDER #1001" and a quantity column stop making sense
+LINE_INDENT = "   "  # options, removals and notes sit under their item
+
+
+def _line_text(line: dict[str, Any], width: int) -> list[str]:
+    variant = f" ({line['variant']})" if line.get("variant") else ""
+    head = f"{line['quantity']} x "
+    # Continuation lines of a long name start under the name, not under the quantity.
+    out = _wrap(f"{head}{line['product']}{variant}", width,
+                indent=" " * min(_columns(head), width // 2))
+    for option in line.get("options", []):
+        qualifier = f"{option['qualifier']} " if option.get("qualifier") else ""
+        out += _wrap(f"{LINE_INDENT}+ {qualifier}{option['name']}", width,
+                     indent=LINE_INDENT + "  ")
+    for removed in line.get("removed", []):
+        # Shouted: a missed "no onion" is the mistake a customer notices first.
+        out += _wrap(f"{LINE_INDENT}NO {removed['name'].upper()}", width,
+                     indent=LINE_INDENT + "   ")
+    if line.get("note"):
+        out += _wrap(f"{LINE_INDENT}note: {line['note']}", width, indent=LINE_INDENT + "  ")
+    return out
+
+
+def _local_time(iso: str) -> str:
+    """'2026-11-27T19:41:00-05:00' -> '2026-11-27 19:41' (the shop's own clock)."""
+    return iso[:16].replace("T", " ")
+
+
+def _label_right(label: str, value: str, width: int) -> list[str]:
+    """'TOTAL' on the left and the amount flush right, or on two lines when it cannot fit."""
+    gap = width - _columns(label) - _columns(value)
+    if gap >= 1:
+        return [label + " " * gap + value]
+    return _wrap(label, width) + [_pad_left(part, width) for part in _wrap(value, width)]
+
+
+def _pad_left(text: str, width: int) -> str:
+    return " " * max(width - _columns(text), 0) + text
+
+
+def _centered(text: str, width: int) -> list[str]:
+    lines = _wrap(text, width)
+    centred = []
+    for line in lines:
+        spare = width - _columns(line)
+        centred.append(" " * (spare // 2) + line)
+    return centred
+
+
+def _char_columns(char: str) -> int:
+    """Display columns of one character: 0 for combining marks, 2 for wide (CJK, emoji)."""
+    if unicodedata.combining(char) or unicodedata.category(char) in ("Mn", "Me", "Cf"):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+
+
+def _columns(text: str) -> int:
+    return sum(_char_columns(char) for char in text)
+
+
+def _wrap(text: str, width: int, indent: str = LINE_INDENT) -> list[str]:
+    """Greedy word wrap by display columns; a word wider than the paper is cut.
+
+    textwrap counts characters, which lets a line of wide characters run off the paper.
+    Leading spaces of `text` are kept (they indent the first line); later lines get `indent`.
+    """
+    current = text[: len(text) - len(text.lstrip())]  # the line being filled, with its indent
+    lines: list[str] = []
+    for word in text.split():
+        if current.strip():
+            if _columns(current) + 1 + _columns(word) <= width:
+                current += " " + word
+                continue
+            lines.append(current)
+            current = indent
+        for char in word:  # the word starts a line; cut it where the paper ends
+            if _columns(current) + _char_columns(char) > width:
+                lines.append(current)
+                current = indent
+            current += char
+    if current.strip() or not lines:
+        lines.append(current.rstrip())
+    return lines

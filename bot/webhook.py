@@ -8,7 +8,6 @@ delivers again: nothing acknowledged is ever lost.
 
 from __future__ import annotations
 
-import json
 import logging
 
 from aiohttp import web
@@ -16,7 +15,7 @@ from aiohttp import web
 from adapters import inbox
 from bot.security import signature_matches, verify_token_matches
 from bot.state import APP_STATE
-from bot.whatsapp_payloads import PayloadError, parse_notification
+from bot.whatsapp_payloads import PayloadError, parse_notification, read_json
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +45,8 @@ async def receive_notification(request: web.Request) -> web.Response:
         log.warning("webhook with a bad signature refused")
         return _error(403, "bad signature")
     try:
-        notification = parse_notification(json.loads(body))
-    except (ValueError, PayloadError) as error:
+        notification = parse_notification(read_json(body))
+    except PayloadError as error:
         log.warning("unreadable webhook body refused: %s", error)
         return _error(400, "body is not a WhatsApp notification")
     try:

@@ -7,11 +7,13 @@ whole, and skip what we do not understand instead of failing the whole delivery.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, TypeGuard
 
 from bot.conversation import LocationPin, NativeCart, NativeCartItem
 
@@ -55,6 +57,64 @@ class Notification:
     messages: list[Inbound] = field(default_factory=list)
     statuses: list[Status] = field(default_factory=list)
     skipped: int = 0  # items we could not read (logged, acknowledged)
+
+
+# Meta's notifications nest about a dozen levels deep (body > entry > change > value > message >
+# order > items > item). A body nested far deeper is no notification, and reading or re-encoding
+# it would exhaust Python's recursion limit, so it is refused like any body that is not JSON.
+MAX_JSON_DEPTH = 64
+
+
+def read_json(body: bytes) -> Any:
+    """The webhook body as JSON. PayloadError for anything Meta could not have sent: not UTF-8,
+    not JSON, NaN/Infinity (Python's own extension), or nested deeper than MAX_JSON_DEPTH."""
+    try:
+        value = json.loads(body, parse_constant=_not_json)
+    except RecursionError:
+        raise PayloadError("the body is nested too deeply") from None
+    except ValueError as error:  # JSONDecodeError, UnicodeDecodeError, a 5000-digit number
+        raise PayloadError(f"the body is not JSON ({error})") from None
+    return _tidy(value)
+
+
+def _not_json(constant: str) -> Any:
+    raise ValueError(f"{constant} is not JSON")
+
+
+# JSON may escape a lone UTF-16 surrogate ("\ud800") and NUL ("\u0000"); neither can be stored
+# (SQLite and PostgreSQL refuse them) or sent on, so one in a name wedged that customer's
+# messages for good. No one types either: they become U+FFFD, the replacement character.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def _clean(text: str) -> str:
+    return _UNSTORABLE.sub("\ufffd", text) if _UNSTORABLE.search(text) else text
+
+
+def _tidy(value: Any) -> Any:
+    """Refuse a body nested deeper than MAX_JSON_DEPTH, and clean every string in place.
+    Iterative: the point is not to recurse on a hostile body."""
+    if isinstance(value, str):
+        return _clean(value)
+    if not isinstance(value, dict | list):
+        return value
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, level = stack.pop()
+        if level > MAX_JSON_DEPTH:
+            raise PayloadError(f"the body is nested more than {MAX_JSON_DEPTH} levels deep")
+        if isinstance(node, dict):
+            for key in [k for k in node if _UNSTORABLE.search(k)]:
+                node[_clean(key)] = node.pop(key)
+            places: Any = node.items()
+        else:
+            places = enumerate(node)
+        for place, child in list(places):
+            if isinstance(child, str):
+                node[place] = _clean(child)
+            elif isinstance(child, dict | list):
+                stack.append((child, level + 1))
+    return value
 
 
 def parse_notification(body: Any) -> Notification:
@@ -101,9 +161,11 @@ def _read_message(
     wamid = message.get("id")
     phone = message.get("from")
     user_id = message.get("from_user_id")
-    sender = phone if isinstance(phone, str) and phone else user_id
-    if not isinstance(wamid, str) or not wamid or not isinstance(sender, str) or not sender:
-        log.warning("skipping a message without an id or sender")
+    # A sender we could never answer (not a phone number, not a user id) is a broken item,
+    # skipped like one without an id rather than stored, processed and answered into the void.
+    sender = phone if _fits(phone, _PHONE) else user_id if _fits(user_id, _USER_ID) else None
+    if not _fits(wamid, _ID) or sender is None:
+        log.warning("skipping a message without a usable id or sender")
         return None
     kind = message.get("type")
     name = names.get(sender) or (names.get(user_id, "") if isinstance(user_id, str) else "")
@@ -111,26 +173,38 @@ def _read_message(
         wamid=wamid,
         customer=sender,
         reply_to=sender,
-        phone_number_id=phone_number_id,
-        type=kind if isinstance(kind, str) else "unknown",
+        phone_number_id=phone_number_id[:64],  # the inbox's column sizes
+        type=kind[:32] if isinstance(kind, str) else "unknown",
         timestamp=_int(message.get("timestamp")),
         name=name,
         message=message,
     )
 
 
+# What the inbox can hold and we can answer: Meta's phone numbers are digits, its user ids
+# (BSUIDs) "US.1349..." and its message ids base64 text; the lengths are the columns' sizes.
+_PHONE = re.compile(r"[0-9]{1,15}")  # E.164: at most 15 digits
+_USER_ID = re.compile(r"[!-~]{1,160}")  # printable ASCII: the format is "subject to change"
+_ID = re.compile(r"[^\s]{1,255}")
+_STATUS = re.compile(r"[a-z_]{1,32}")
+
+
+def _fits(value: Any, shape: re.Pattern[str]) -> TypeGuard[str]:
+    return isinstance(value, str) and shape.fullmatch(value) is not None
+
+
 def _read_status(status: dict[str, Any]) -> Status | None:
     wamid, state = status.get("id"), status.get("status")
-    if not isinstance(wamid, str) or not isinstance(state, str):
+    if not _fits(wamid, _ID) or not _fits(state, _STATUS):
         return None
-    errors = [e for e in _dicts(status.get("errors")) if isinstance(e.get("code"), int)]
+    errors = [e for e in _dicts(status.get("errors")) if _int(e.get("code"))]
     recipient = status.get("recipient_id") or status.get("recipient_user_id") or ""
     return Status(
         wamid=wamid,
         status=state,
-        recipient=str(recipient),
+        recipient=str(recipient)[:160],
         timestamp=_int(status.get("timestamp")),
-        error_code=errors[0]["code"] if errors else None,
+        error_code=_int(errors[0]["code"]) if errors else None,
         raw=status,
     )
 
@@ -152,18 +226,32 @@ def _dicts(value: Any) -> list[dict[str, Any]]:
     return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
+# The inbox keeps timestamps and error codes in INTEGER columns (32-bit on PostgreSQL); a number
+# outside them is not a real one, and storing it would fail the whole delivery.
+_MAX_STORED_INT = 2**31 - 1
+
+
 def _int(value: Any) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+    """A non-negative whole number from an int or numeric text; 0 when it is none or too big."""
+    if isinstance(value, float):
+        value = int(value) if value.is_integer() else None  # False for inf and NaN
+    elif isinstance(value, str) and value.strip().isdecimal() and len(value.strip()) <= 12:
+        value = int(value.strip())
+    if isinstance(value, bool) or not isinstance(value, int):
         return 0
+    return value if 0 <= value <= _MAX_STORED_INT else 0
+
+
+# WhatsApp caps a text message at 4096 characters: a longer body was not typed by a customer,
+# and reading only that much bounds the time one message can hold the parser.
+MAX_TEXT_LENGTH = 4096
 
 
 def message_text(message: dict[str, Any]) -> str | None:
     """The text a customer typed, if the message is a text."""
     text = message.get("text")
     body = text.get("body") if isinstance(text, dict) else None
-    return body if isinstance(body, str) else None
+    return body[:MAX_TEXT_LENGTH] if isinstance(body, str) else None
 
 
 def reply_id(message: dict[str, Any]) -> str | None:

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import logging
 import threading
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from catalog.catalog import Catalog
@@ -39,6 +40,12 @@ class CatalogHolder:
         # The digest of a broken version already logged, so a watcher does not repeat it forever.
         self._reported: str | None = None
         self._lock = threading.Lock()
+        # Called by watch() after each new catalog (e.g. re-syncing stock); see on_reload.
+        self._listeners: list[Callable[[Catalog], Awaitable[None]]] = []
+
+    def on_reload(self, listener: Callable[[Catalog], Awaitable[None]]) -> None:
+        """Await `listener(new_catalog)` whenever watch() switches to a new catalog."""
+        self._listeners.append(listener)
 
     @property
     def current(self) -> Catalog:
@@ -90,7 +97,9 @@ class CatalogHolder:
             await asyncio.sleep(interval)
             try:
                 # Parsing a big catalog takes a while; keep the event loop answering meanwhile.
-                await asyncio.to_thread(self.reload_if_changed)
+                if await asyncio.to_thread(self.reload_if_changed):
+                    for listener in self._listeners:
+                        await listener(self._current)
             except Exception:  # the watcher must outlive any surprise; log it and keep going
                 logger.exception("Checking the catalog file %s failed", self.path)
 

@@ -143,8 +143,10 @@ def is_symbol(text: str) -> bool:
 def number_value(text: str) -> int | None:
     """'3' -> 3, 'three' -> 3, 'twenty' -> 20; anything else (including '1.5') -> None."""
     word = fold(text)
-    if word.isdigit():
-        value = int(word)
+    # isdecimal, not isdigit: int() reads every decimal digit ("٣" is 3) but not the other
+    # digits ("፩", "𑁒"); and a wall of digits is no quantity (int() refuses 4,300+ of them).
+    if word.isdecimal():
+        value = int(word) if len(word) <= 6 else 0
         return value if 0 < value <= MAX_QUANTITY else None
     return NUMBER_WORDS.get(word)
 

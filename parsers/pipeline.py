@@ -8,6 +8,7 @@ catalog index's job, and a name always wins over a marker it overlaps ("mac and 
 
 from __future__ import annotations
 
+import itertools
 import re
 import threading
 from dataclasses import dataclass
@@ -15,6 +16,7 @@ from typing import Any
 
 import spacy
 from spacy.matcher import Matcher, PhraseMatcher
+from spacy.tokens import Doc
 from spacy.util import compile_prefix_regex, compile_suffix_regex
 
 from parsers.normalize import (
@@ -175,7 +177,7 @@ class Pipeline:
     def analyze(self, text: str) -> list[Unit]:
         """The units of `text`, each with the rule (marker) that covers it, if any."""
         with self._lock:
-            doc = self._nlp.make_doc(text)
+            doc = self._make_doc(text)
             found = [(self._nlp.vocab.strings[m], s, e) for m, s, e in self._matcher(doc)]
             found += [(self._nlp.vocab.strings[m], s, e) for m, s, e in self._phrases(doc)]
             tokens = [(t.text, t.idx, t.is_space) for t in doc]
@@ -193,6 +195,33 @@ class Pipeline:
             for unit in units[marker.first:marker.last]:
                 unit.marker = marker
         return units
+
+    def _make_doc(self, text: str) -> Any:
+        if not _LONG_RUN.search(text):
+            return self._nlp.make_doc(text)  # every real message
+        bounds = [0, *_run_cuts(text), len(text)]
+        pieces = [self._nlp.make_doc(text[a:b]) for a, b in itertools.pairwise(bounds)]
+        return Doc.from_docs(pieces, ensure_whitespace=False)  # same text, same offsets
+
+
+# spaCy peels affixes off a whitespace-free chunk one at a time, rescanning the rest each time:
+# 4,000 emoji or "!" in a row took seconds (quadratic) while every other customer waited. So a
+# run longer than any real word is tokenized in pieces, cut after punctuation where possible.
+_PIECE = 64
+_LONG_RUN = re.compile(rf"\S{{{_PIECE + 1},}}")
+
+
+def _run_cuts(text: str) -> list[int]:
+    cuts: list[int] = []
+    for run in _LONG_RUN.finditer(text):
+        start, end = run.span()
+        while end - start > _PIECE:
+            window = text[start:start + _PIECE]
+            after_mark = max((i + 1 for i, ch in enumerate(window[:-1]) if not ch.isalnum()),
+                             default=_PIECE)
+            start += after_mark
+            cuts.append(start)
+    return cuts
 
 
 def mark_phrase(units: list[Unit], phrase: tuple[str, ...]) -> None:

@@ -113,9 +113,10 @@ async def test_kitchen_outage_is_retried_until_delivered_once(
     await bot.app[APP_STATE].dispatcher.wait_quiet(timeout=30)  # the 200 is recorded after
     assert len(kitchen.tickets) == 1
     async with bot.app[APP_STATE].sessions() as session:
-        row = (await session.exec(select(OutboxItem).where(col(OutboxItem.kind) == "kitchen"))
+        # The HTTP ticket adapter's rows: kind and lane "http", one key per order and adapter.
+        row = (await session.exec(select(OutboxItem).where(col(OutboxItem.kind) == "http"))
                ).one()
-    assert (row.state, row.attempts) == ("sent", 3)
+    assert (row.state, row.attempts, row.key) == ("sent", 3, "order-1001:http")
 
 
 async def test_acknowledged_message_is_processed_after_a_crash(

@@ -1,0 +1,93 @@
+"""Ticket adapters: where a confirmed order's ticket goes (HTTP, printer, spool folder, display).
+
+An adapter is any object with a `name` and
+
+    async def deliver(self, ticket: dict, key: str) -> str
+
+that returns a short receipt ("HTTP 200", "printed 412 bytes") and raises
+`adapters.delivery.DeliveryError(..., retryable=True|False)` when it fails. The outbox
+dispatcher gives it ordering, retries with backoff and dead letters: at confirmation one outbox
+row per adapter is written (kind and lane = the adapter's name, key =
+`order-<number>:<name>`), and an adapter receives its tickets strictly in order of confirmation.
+The same key may arrive twice (a crash between delivering and recording it): an adapter should
+make a repeat harmless where it can (the spool skips a ticket it already wrote).
+
+Adding an adapter is one line in FACTORIES below (a "module:function" path is imported only
+when the adapter is configured, so an adapter's dependencies stay optional):
+
+    "label": "adapters.label_printer:build_adapter",
+
+where the function takes an AdapterContext and returns the adapter; or `register("label",
+factory)` before the settings are loaded (they refuse names nobody registered). Shops then list
+the name in ORDERBOT_ADAPTERS and may route categories to it (bot.routing). A factory reads
+its own settings from `context.settings`; the context also offers the shared HTTP session
+(only once the app runs), the database sessions, the clock and the aiohttp app (to add routes).
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    import aiohttp
+    from aiohttp import web
+    from sqlalchemy.ext.asyncio import async_sessionmaker
+    from sqlmodel.ext.asyncio.session import AsyncSession
+
+    from bot.clock import Clock
+    from bot.config import Settings
+
+
+class TicketAdapter(Protocol):
+    name: str
+
+    async def deliver(self, ticket: dict[str, Any], key: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class AdapterContext:
+    settings: Settings
+    http: Callable[[], aiohttp.ClientSession]  # raises before the app has started
+    sessions: async_sessionmaker[AsyncSession]
+    clock: Clock
+    app: web.Application
+
+
+AdapterFactory = Callable[[AdapterContext], TicketAdapter]
+
+FACTORIES: dict[str, str | AdapterFactory] = {
+    "http": "adapters.ticket_http:build_adapter",
+    "printer": "adapters.printer:build_adapter",
+    "spool": "adapters.spool:build_adapter",
+    "display": "adapters.kitchen_display:build_adapter",
+}
+
+
+def register(name: str, factory: str | AdapterFactory) -> None:
+    FACTORIES[name] = factory
+
+
+def known_adapters() -> list[str]:
+    return sorted(FACTORIES)
+
+
+def build_adapters(names: Sequence[str], context: AdapterContext) -> list[TicketAdapter]:
+    """The configured adapters, in order; an unknown name raises KeyError naming the choices."""
+    adapters = []
+    for name in names:
+        if name not in FACTORIES:
+            raise KeyError(f"unknown ticket adapter {name!r}; known: "
+                           f"{', '.join(known_adapters())}")
+        adapters.append(_factory(FACTORIES[name])(context))
+    return adapters
+
+
+def _factory(factory: str | AdapterFactory) -> AdapterFactory:
+    if not isinstance(factory, str):
+        return factory
+    module, _, function = factory.partition(":")
+    built: AdapterFactory = getattr(importlib.import_module(module), function)
+    return built

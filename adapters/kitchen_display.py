@@ -1,0 +1,334 @@
+"""The kitchen display: an outbox adapter, a live hub (server-sent events) and the /kitchen page.
+
+Tickets reach the screen as an outbox adapter (kind "display"), like a printer: the ticket row is
+written in the order's own transaction, the dispatcher retries it, and `deliver` stores the
+ticket in `display_ticket` before telling the open pages. So a ticket is never lost between the
+commit and a browser, the page shows exactly the ticket document every adapter gets (names and
+prices as ordered, even after a menu edit), and after a restart each page that reconnects gets
+every open ticket again from the table. Statuses live on the order row (bot.order_status).
+
+Access: ORDERBOT_KITCHEN_DISPLAY_TOKEN. `/kitchen?token=…` sets an HttpOnly, SameSite=Strict
+cookie (a value derived from the token, not the token) and redirects to plain `/kitchen`, so the
+token does not stay in the address bar or a Referer; scripts may send `Authorization: Bearer
+<token>` instead. Status changes (POST) also need the page's CSRF value in a header, which
+another site can neither read nor send without a CORS preflight we never answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import hmac
+import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlmodel import col, or_, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from adapters.base import AdapterContext
+from adapters.db import DisplayTicket, OrderRow, utcnow
+from adapters.delivery import DeliveryError
+from bot.order_status import OPEN_STORED, normalise
+
+log = logging.getLogger(__name__)
+
+COOKIE = "orderbot_kitchen"
+CSRF_HEADER = "X-Kitchen-CSRF"
+HEARTBEAT_SECONDS = 15.0  # also how soon a closed tab is noticed and forgotten
+QUEUE_LIMIT = 200  # events a slow tab may lag behind before it is made to reconnect
+DONE_SHOWN_FOR = timedelta(minutes=30)  # done tickets stay (small) on screen, to undo a mis-tap
+ASSETS = {"kitchen.js": "application/javascript", "kitchen.css": "text/css"}
+SECURITY_HEADERS = {
+    # Defence in depth behind the page's own escaping: no inline script, nothing foreign.
+    "Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; "
+                               "connect-src 'self'; base-uri 'none'; form-action 'none'; "
+                               "frame-ancestors 'none'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+ChangeStatus = Callable[[int, object], Awaitable[web.Response]]
+
+
+class DisplayAccess:
+    """Checks the display token in constant time; never stores or logs it in clear."""
+
+    def __init__(self, token: str) -> None:
+        self._token = token.encode()
+
+    @property
+    def configured(self) -> bool:
+        return bool(self._token)
+
+    def _derive(self, purpose: str) -> str:
+        return hmac.new(self._token, purpose.encode(), hashlib.sha256).hexdigest()
+
+    def cookie_value(self) -> str:
+        return self._derive("orderbot kitchen display session")
+
+    def csrf_value(self) -> str:
+        return self._derive("orderbot kitchen display csrf")
+
+    def token_ok(self, given: str | None) -> bool:
+        return self.configured and given is not None and hmac.compare_digest(
+            given.encode(), self._token)
+
+    def authorised(self, request: web.Request) -> bool:
+        """A valid cookie or bearer token."""
+        if not self.configured:
+            return False
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer" and self.token_ok(value.strip()):
+            return True
+        cookie = request.cookies.get(COOKIE)
+        return cookie is not None and hmac.compare_digest(cookie.encode(),
+                                                          self.cookie_value().encode())
+
+    def may_change(self, request: web.Request) -> bool:
+        """POSTs: a bearer token (never sent by a browser on its own), or cookie plus CSRF."""
+        scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() == "bearer":
+            return self.token_ok(value.strip())
+        given = request.headers.get(CSRF_HEADER, "")
+        return self.authorised(request) and hmac.compare_digest(given.encode(),
+                                                                self.csrf_value().encode())
+
+
+class RedactToken(logging.Filter):
+    """Keeps `?token=…` out of aiohttp's access log (the page's first request carries it)."""
+
+    PATTERN = re.compile(r"([?&]token=)[^&\s\"]*")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "token=" in message:
+            record.msg, record.args = self.PATTERN.sub(r"\1[redacted]", message), None
+        return True
+
+
+REDACT_TOKEN = RedactToken()
+
+
+def ticket_view(ticket: DisplayTicket, status: str, status_at: datetime | None) -> dict[str, Any]:
+    """What the page gets for one ticket: the ticket document plus where it is now."""
+    return {"number": ticket.number, "status": normalise(status) or status,
+            "status_at": status_at.isoformat() if status_at else None,
+            "ticket": json.loads(ticket.ticket)}
+
+
+class DisplayHub:
+    """The open pages (each an SSE stream with its own queue) and what they are sent."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._queues: set[asyncio.Queue[str | None]] = set()
+        self._closed = False
+
+    @property
+    def listeners(self) -> int:
+        return len(self._queues)
+
+    async def tickets(self) -> list[dict[str, Any]]:
+        """Every open ticket, and the recently done ones, oldest order first."""
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(DisplayTicket, OrderRow.status, OrderRow.status_at)
+                .join(OrderRow, col(OrderRow.number) == col(DisplayTicket.number))
+                .where(or_(col(OrderRow.status).in_(OPEN_STORED),
+                           (col(OrderRow.status) == "done")
+                           & (col(OrderRow.status_at) >= utcnow() - DONE_SHOWN_FOR)))
+                .order_by(col(DisplayTicket.number)))
+            return [ticket_view(ticket, status, at) for ticket, status, at in rows]
+
+    async def ticket(self, number: int) -> dict[str, Any] | None:
+        async with self._sessions() as session:
+            rows = await session.exec(
+                select(DisplayTicket, OrderRow.status, OrderRow.status_at)
+                .join(OrderRow, col(OrderRow.number) == col(DisplayTicket.number))
+                .where(col(DisplayTicket.number) == number))
+            found = rows.first()
+        return ticket_view(*found) if found else None
+
+    async def publish(self, number: int) -> None:
+        """Send one ticket's current state to every open page (an order not shown: nothing)."""
+        view = await self.ticket(number)
+        if view is not None:
+            self.broadcast("ticket", view)
+
+    def broadcast(self, event: str, data: dict[str, Any]) -> None:
+        message = f"event: {event}\ndata: {json.dumps(data)}\n\n"
+        for queue in list(self._queues):
+            try:
+                queue.put_nowait(message)
+            except asyncio.QueueFull:
+                # A tab that stopped reading: end its stream; its browser reconnects and gets a
+                # fresh snapshot instead of an ever-growing backlog here.
+                self._queues.discard(queue)
+                _end(queue)
+
+    def close(self) -> None:
+        """Server shutdown: end every stream so the shutdown need not wait for them."""
+        self._closed = True
+        for queue in self._queues:
+            _end(queue)
+        self._queues.clear()
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        response = web.StreamResponse(headers={
+            "Content-Type": "text/event-stream", "Cache-Control": "no-store",
+            "X-Accel-Buffering": "no"})  # nginx: pass events through at once
+        await response.prepare(request)
+        if self._closed:
+            return response
+        queue: asyncio.Queue[str | None] = asyncio.Queue(maxsize=QUEUE_LIMIT)
+        self._queues.add(queue)  # before the snapshot, so nothing falls between the two
+        try:
+            snapshot = {"tickets": await self.tickets()}
+            await response.write(f"retry: 2000\nevent: snapshot\ndata: {json.dumps(snapshot)}"
+                                 "\n\n".encode())
+            while True:
+                try:
+                    message = await asyncio.wait_for(queue.get(), HEARTBEAT_SECONDS)
+                except TimeoutError:
+                    message = ": still here\n\n"
+                if message is None:
+                    break
+                await response.write(message.encode())
+        except ConnectionResetError:
+            pass  # the tab was closed
+        finally:
+            self._queues.discard(queue)
+        return response
+
+
+def _end(queue: asyncio.Queue[str | None]) -> None:
+    while not queue.empty():
+        queue.get_nowait()
+    queue.put_nowait(None)
+
+
+HUB_KEY: web.AppKey[DisplayHub] = web.AppKey("orderbot_display_hub", DisplayHub)
+
+
+def hub_for(app: web.Application, sessions: async_sessionmaker[AsyncSession]) -> DisplayHub:
+    """The app's one hub, shared by the adapter (which fills it) and the page (which reads it)."""
+    if HUB_KEY not in app:
+        app[HUB_KEY] = DisplayHub(sessions)
+    return app[HUB_KEY]
+
+
+class DisplayAdapter:
+    """The ticket adapter "display" (adapters.base): store the ticket for the screen, show it."""
+
+    name = "display"
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], hub: DisplayHub) -> None:
+        self._sessions = sessions
+        self._hub = hub
+
+    async def deliver(self, ticket: dict[str, Any], _key: str) -> str:
+        try:
+            number = int(ticket["order"]["number"])
+        except (KeyError, TypeError, ValueError) as error:
+            raise DeliveryError(f"not a kitchen ticket: {error!r}", retryable=False) from error
+        async with self._sessions() as session, session.begin():
+            existing = await session.exec(
+                select(DisplayTicket.id).where(col(DisplayTicket.number) == number))
+            if existing.first() is None:  # a repeated delivery stores it once
+                session.add(DisplayTicket(number=number, ticket=json.dumps(ticket)))
+        await self._hub.publish(number)
+        return f"shown on {self._hub.listeners} screen(s)"
+
+
+def build_adapter(context: AdapterContext) -> DisplayAdapter:
+    """Factory for adapters.base.FACTORIES; the page needs ORDERBOT_KITCHEN_DISPLAY_TOKEN."""
+    if not context.settings.secret("kitchen_display_token"):
+        raise ValueError("the display adapter needs ORDERBOT_KITCHEN_DISPLAY_TOKEN (the "
+                         "kitchen opens /kitchen?token=…)")
+    return DisplayAdapter(context.sessions, hub_for(context.app, context.sessions))
+
+
+def _asset(name: str) -> str:
+    return (resources.files("bot") / "static" / name).read_text(encoding="utf-8")
+
+
+def add_routes(app: web.Application, access: DisplayAccess, hub: DisplayHub,
+               change_status: ChangeStatus) -> None:
+    """GET /kitchen (page), /kitchen/events (SSE), /kitchen/tickets (JSON), POST status."""
+    logging.getLogger("aiohttp.access").addFilter(REDACT_TOKEN)
+    page = _asset("kitchen.html")
+    assets = {name: _asset(name) for name in ASSETS}
+
+    def refused(request: web.Request) -> web.Response:
+        if not access.configured:
+            return web.Response(status=403, text="The kitchen display is off: set "
+                                "ORDERBOT_KITCHEN_DISPLAY_TOKEN.", headers=SECURITY_HEADERS)
+        has_credentials = COOKIE in request.cookies or "Authorization" in request.headers
+        return web.Response(status=403 if has_credentials else 401,
+                            text="Open the kitchen display with /kitchen?token=… (the "
+                            "ORDERBOT_KITCHEN_DISPLAY_TOKEN).", headers=SECURITY_HEADERS)
+
+    async def show_page(request: web.Request) -> web.StreamResponse:
+        given = request.query.get("token")
+        if given is not None:
+            if not access.token_ok(given):
+                return web.Response(status=403, text="Wrong kitchen display token.",
+                                    headers=SECURITY_HEADERS)
+            response = web.Response(status=303, headers={**SECURITY_HEADERS,
+                                                          "Location": "/kitchen"})
+            response.set_cookie(COOKIE, access.cookie_value(), httponly=True,
+                                samesite="Strict", secure=request.secure, path="/kitchen",
+                                max_age=400 * 24 * 3600)  # a kitchen screen stays signed in
+            return response
+        if not access.authorised(request):
+            return refused(request)
+        html = page.replace("__CSRF__", access.csrf_value())
+        return web.Response(text=html, content_type="text/html", headers=SECURITY_HEADERS)
+
+    async def asset(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        if name not in ASSETS:
+            raise web.HTTPNotFound()
+        return web.Response(text=assets[name], content_type=ASSETS[name],
+                            headers=SECURITY_HEADERS)
+
+    async def events(request: web.Request) -> web.StreamResponse:
+        if not access.authorised(request):
+            return refused(request)
+        return await hub.stream(request)
+
+    async def tickets(request: web.Request) -> web.Response:
+        if not access.authorised(request):
+            return refused(request)
+        return web.json_response({"tickets": await hub.tickets()}, headers=SECURITY_HEADERS)
+
+    async def set_status(request: web.Request) -> web.Response:
+        if not access.authorised(request) and "Authorization" not in request.headers:
+            return refused(request)
+        if not access.may_change(request):
+            return web.json_response({"error": "missing or wrong credentials for a change"},
+                                     status=403)
+        try:
+            number = int(request.match_info["number"])
+        except ValueError:
+            return web.json_response({"error": "no such order"}, status=404)
+        target: object = None
+        with contextlib.suppress(ValueError):
+            data = await request.json()
+            target = data.get("status") if isinstance(data, dict) else None
+        return await change_status(number, target)
+
+    app.router.add_get("/kitchen", show_page)
+    app.router.add_get("/kitchen/static/{name}", asset)
+    app.router.add_get("/kitchen/events", events)
+    app.router.add_get("/kitchen/tickets", tickets)
+    app.router.add_post("/kitchen/orders/{number}/status", set_status)

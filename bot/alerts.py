@@ -1,0 +1,83 @@
+"""Owner alerts about delivery problems: what to say, to whom, under which idempotency key. Pure.
+
+The dispatcher (bot.dispatcher) queues these as ordinary outbox rows in the owner's WhatsApp lane,
+in the same transaction that records the failure, so an alert is neither lost nor sent twice.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from bot import texts
+from bot.replies import TextReply, graph_payload
+
+ALERT_KEY_PREFIX = "alert:"
+MAX_REASON = 300  # Graph errors carry trace ids and details; the owner needs the gist
+_ORDER_KEY = re.compile(r"^order-(\d+)")
+
+
+@dataclass(frozen=True)
+class OwnerAlert:
+    key: str  # the outbox idempotency key: one alert per dead row, or per auth incident
+    lane: str
+    payload: dict[str, Any]
+
+
+def owner_number(configured: str | None) -> str | None:
+    """shop.owner_whatsapp as a wa_id (digits), or None when the catalog names no owner."""
+    number = (configured or "").strip().lstrip("+")
+    return number or None
+
+
+def is_alert_row(key: str, lane: str, owner: str | None) -> bool:
+    """Rows to the owner are never alerted about: the alert would take the same failing road
+    (and alerting about a failed alert would loop)."""
+    return key.startswith(ALERT_KEY_PREFIX) or (owner is not None and lane == f"wa:{owner}")
+
+
+def dead_letter_alert(
+    owner: str, row_id: int, *, kind: str, key: str, payload: dict[str, Any], reason: str
+) -> OwnerAlert | None:
+    """The owner's alert for a row that became a dead letter; None when not worth one."""
+    if payload.get("status") == "read":
+        return None  # a lost read receipt (blue ticks) changes nothing for anyone
+    values = {"row": row_id, "reason": _short(reason), "adapter": kind}
+    order = _order_number(key, payload)
+    if order is not None:
+        body = texts.text("alert_dead_order", order=order, **values)
+    elif kind == "whatsapp" and isinstance(payload.get("to"), str):
+        body = texts.text("alert_dead_message", to="+" + payload["to"].lstrip("+"), **values)
+    else:
+        body = texts.text("alert_dead_other", **values)
+    return _alert(owner, f"{ALERT_KEY_PREFIX}dead:{row_id}", body)
+
+
+def auth_alert(owner: str, kind: str, incident: str, reason: str) -> OwnerAlert:
+    """The one alert for a credentials incident (a rejected token, a wrong signing secret)."""
+    if kind == "whatsapp":
+        body = texts.text("alert_whatsapp_token")
+    else:
+        body = texts.text("alert_adapter_auth", adapter=kind, reason=_short(reason))
+    return _alert(owner, f"{ALERT_KEY_PREFIX}auth:{incident}", body)
+
+
+def _alert(owner: str, key: str, body: str) -> OwnerAlert:
+    return OwnerAlert(key=key[:255], lane=f"wa:{owner}",
+                      payload=graph_payload(TextReply(body), owner))
+
+
+def _order_number(key: str, payload: dict[str, Any]) -> str | None:
+    order = payload.get("order")
+    if str(payload.get("schema", "")).startswith("orderbot.ticket") and isinstance(order, dict):
+        number = order.get("display_number")
+        if isinstance(number, str) and number:
+            return number
+    match = _ORDER_KEY.match(key)
+    return f"#{match.group(1)}" if match else None
+
+
+def _short(reason: str) -> str:
+    reason = " ".join(reason.split())
+    return reason if len(reason) <= MAX_REASON else reason[:MAX_REASON - 1] + "…"
