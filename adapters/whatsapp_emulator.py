@@ -233,7 +233,10 @@ async def _handle_messages(request: web.Request) -> web.Response:
     if "status" in payload:
         state.record_read(payload)
         return web.json_response({"success": True})
-    wa_id = str(payload["to"]).lstrip("+")
+    # `to` wins when both are given (shared/whatsapp-cloud-api.md §6); a BSUID-only send is
+    # recorded under the BSUID.
+    by_user_id = payload.get("to") is None
+    wa_id = str(payload["recipient"] if by_user_id else payload["to"]).lstrip("+")
     rule = state.take_failure(wa_id)
     if rule is not None:
         log.info("emulator: injected failure %s for %s", rule.code, wa_id)
@@ -243,7 +246,8 @@ async def _handle_messages(request: web.Request) -> web.Response:
     return web.json_response(
         {
             "messaging_product": "whatsapp",
-            "contacts": [{"input": payload["to"], "wa_id": wa_id}],
+            "contacts": [{"input": payload["recipient"], "user_id": wa_id} if by_user_id
+                         else {"input": payload["to"], "wa_id": wa_id}],
             "messages": [{"id": entry["id"]}],
         }
     )

@@ -47,6 +47,7 @@ RECIPIENT_TYPES: Final = frozenset({"individual", "group"})
 
 # ASCII digits only: str.isdigit()/\d would accept Arabic-Indic or full-width digits.
 _PHONE_RE: Final = re.compile(rf"\+?[0-9]{{{MIN_PHONE_DIGITS},{MAX_PHONE_DIGITS}}}")
+_BSUID_RE: Final = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]{1,128}")
 
 Problems = list[str]
 _Checker = Callable[[Problems, Any, str], None]
@@ -76,13 +77,18 @@ def _check_mark_read(problems: Problems, payload: dict[str, Any]) -> None:
 
 def _check_send(problems: Problems, payload: dict[str, Any]) -> None:
     to = payload.get("to")
-    if to is None:
-        problems.append("to: required for sends")
-    elif not isinstance(to, str) or not _PHONE_RE.fullmatch(to):
+    recipient = payload.get("recipient")  # a business-scoped user id instead of / beside `to`
+    if to is None and recipient is None:
+        problems.append("to: required for sends (or recipient: a business-scoped user id)")
+    if to is not None and (not isinstance(to, str) or not _PHONE_RE.fullmatch(to)):
         problems.append(
             f"to: must be {MIN_PHONE_DIGITS}-{MAX_PHONE_DIGITS} digits with an optional"
             f" leading '+', got {to!r}"
         )
+    if recipient is not None and (not isinstance(recipient, str)
+                                  or not _BSUID_RE.fullmatch(recipient)):
+        problems.append(f"recipient: must be a business-scoped user id like "
+                        f"'US.1000000000000000001', got {recipient!r}")
     recipient_type = payload.get("recipient_type", "individual")
     if recipient_type not in RECIPIENT_TYPES:
         problems.append(f"recipient_type: must be one of {sorted(RECIPIENT_TYPES)}")

@@ -49,6 +49,8 @@ def dead_letter_alert(
         body = texts.text("alert_dead_order", order=order, **values)
     elif kind == "whatsapp" and isinstance(payload.get("to"), str):
         body = texts.text("alert_dead_message", to="+" + payload["to"].lstrip("+"), **values)
+    elif kind == "whatsapp" and isinstance(payload.get("recipient"), str):
+        body = texts.text("alert_dead_message", to=payload["recipient"], **values)
     else:
         body = texts.text("alert_dead_other", **values)
     return _alert(owner, f"{ALERT_KEY_PREFIX}dead:{row_id}", body)

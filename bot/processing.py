@@ -144,10 +144,35 @@ class Processor:
             while pending := await self._pending(customer):
                 held = NOTHING_HELD  # a burst gets one answer: see bot.burst
                 for position, message_id in enumerate(pending):
-                    held = await self._process(message_id, held=held,
-                                               more_coming=position < len(pending) - 1)
+                    try:
+                        held = await self._process(message_id, held=held,
+                                                   more_coming=position < len(pending) - 1)
+                    except Exception as error:
+                        # Left pending, this message would block every later one from this
+                        # customer: record it as failed and tell them, or stop for now if the
+                        # database itself is down (a restart or their next message retries).
+                        log.exception("processing message %s failed", message_id)
+                        if not await self._give_up(message_id, error):
+                            return
         if not lock.locked():
             self._locks.pop(customer, None)
+
+    async def _give_up(self, message_id: int, error: Exception) -> bool:
+        try:
+            async with self._sessions() as session, session.begin():
+                row = await session.get(InboundMessage, message_id)
+                if row is None or row.state != "pending":
+                    return True
+                row.state, row.processed_at = "failed", utcnow()
+                row.error = f"{type(error).__name__}: {error}"[:500]
+                reply_to = json.loads(row.payload).get("reply_to") or row.customer
+                self._queue_replies(session, row.wamid, reply_to,
+                                    [TextReply(texts.text("internal_error"))])
+        except Exception:
+            log.exception("could not record message %s as failed; it stays pending", message_id)
+            return False
+        self._on_outbox()
+        return True
 
     async def _pending(self, customer: str) -> list[int]:
         async with self._sessions() as session:

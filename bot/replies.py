@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -77,13 +78,24 @@ def is_prompt(reply: Reply) -> bool:
     return isinstance(reply, ButtonsReply | ListReply)
 
 
+# A business-scoped user id (username-only customers, 2026): country code, '.', alphanumerics.
+BSUID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]{1,128}")
+
+
+def addressed_to(to: str) -> dict[str, str]:
+    """`to` with the '+' Meta asks for (without it Meta guesses the country), or `recipient`
+    for a customer known only by their business-scoped user id."""
+    if BSUID.fullmatch(to):
+        return {"recipient": to}
+    return {"to": to if to.startswith("+") else f"+{to}"}
+
+
 def graph_payload(reply: Reply, to: str) -> dict[str, Any]:
-    """The /messages request body for one reply; `to` gets the '+' Meta asks for."""
-    recipient = to if to.startswith("+") else f"+{to}"
+    """The /messages request body for one reply."""
     base: dict[str, Any] = {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": recipient,
+        **addressed_to(to),
     }
     if isinstance(reply, TextReply):
         return {**base, "type": "text", "text": {"preview_url": False, "body": reply.body}}

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from bot.replies import Reply, fit_to_whatsapp, graph_payload
+from bot.replies import Reply, addressed_to, fit_to_whatsapp, graph_payload
 
 WINDOW = timedelta(hours=24)
 
@@ -75,7 +75,7 @@ def template_payload(template: Template, to: str) -> dict[str, Any]:
     return {
         "messaging_product": "whatsapp",
         "recipient_type": "individual",
-        "to": to if to.startswith("+") else f"+{to}",
+        **addressed_to(to),
         "type": "template",
         "template": {"name": template.name, "language": {"code": template.language}},
     }

@@ -32,3 +32,19 @@ def test_a_text_over_4096_characters_is_cut_at_line_breaks() -> None:
     assert len(parts) > 1
     assert all(isinstance(p, TextReply) and len(p.body) <= 4096 for p in parts)
     assert "\n".join(p.body for p in parts if isinstance(p, TextReply)) == body
+
+
+def test_a_username_only_customer_is_addressed_by_recipient_not_to() -> None:
+    payload = graph_payload(TextReply("hi"), "US.1000000000000000002")
+    assert payload["recipient"] == "US.1000000000000000002" and "to" not in payload
+    assert validate_outbound(payload) == []
+    phone = graph_payload(TextReply("hi"), "15550002222")
+    assert phone["to"] == "+15550002222" and "recipient" not in phone
+
+
+def test_the_limits_refuse_a_send_with_no_or_a_malformed_recipient() -> None:
+    payload = graph_payload(TextReply("hi"), "15550002222")
+    del payload["to"]
+    assert any("required" in problem for problem in validate_outbound(payload))
+    payload["recipient"] = "+15550002222"
+    assert any("business-scoped user id" in p for p in validate_outbound(payload))
