@@ -28,6 +28,7 @@ DEMO_PHONE_NUMBER_ID = "100000000000001"
 DEMO_KITCHEN_SECRET = "demo-kitchen-secret"
 EMULATOR_PORT = 8081
 KITCHEN_PORT = 8082
+DEMO_DISPLAY_TOKEN = "demo-kitchen"  # a local try-out only; a real shop sets a long random one
 
 
 def demo_settings() -> Settings:
@@ -46,6 +47,7 @@ def demo_settings() -> Settings:
         api_base_url=emulator,
         kitchen_webhook_url=f"http://127.0.0.1:{KITCHEN_PORT}/tickets",
         kitchen_webhook_secret=DEMO_KITCHEN_SECRET,
+        kitchen_display_token=DEMO_DISPLAY_TOKEN,
     )
 
 
@@ -84,6 +86,7 @@ orderbot demo is running.
   webhook server:    http://{settings.host}:{settings.port}/webhook
   WhatsApp emulator: http://127.0.0.1:{EMULATOR_PORT} (stands in for Meta's Graph API)
   kitchen printer:   tickets are printed below in this window
+  kitchen display:   http://{settings.host}:{settings.port}/kitchen?token={DEMO_DISPLAY_TOKEN}
 
 Now open a second terminal in this folder and run:   make chat
 Type an order such as "2 chicken shawarma and a large pepsi", then tap 1 to confirm.
