@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -42,6 +43,7 @@ from bot.conversation import (
     decide,
 )
 from bot.inventory import short_apology
+from bot.privacy import mask
 from bot.replies import Reply, TextReply, fit_to_whatsapp, graph_payload, mark_read_payload
 from bot.routing import Routing, split_ticket
 from bot.shop_rules import when_text
@@ -53,6 +55,7 @@ from catalog.catalog import Catalog
 log = logging.getLogger(__name__)
 
 ORDER_NUMBER_START = 1000
+RETRY_SECONDS = 1.0  # after a database hiccup, how soon a customer's messages are tried again
 
 
 def event_from_message(message: dict[str, Any]) -> Event:
@@ -123,7 +126,14 @@ class Processor:
                 await asyncio.sleep(delay)
         finally:
             self._due.pop(customer, None)
-        await self.process_customer(customer)
+        try:
+            await self.process_customer(customer)
+        except OperationalError:
+            log.warning("database unavailable for customer %s; retrying in %.0f s",
+                        mask(customer), RETRY_SECONDS, exc_info=True)
+            loop.call_later(RETRY_SECONDS, self.kick, customer)
+        except Exception:
+            log.exception("processing customer %s failed", mask(customer))
 
     def warm_up(self) -> None:
         """Build the parser now, so the first customer does not wait for it."""
@@ -147,12 +157,21 @@ class Processor:
                     try:
                         held = await self._process(message_id, held=held,
                                                    more_coming=position < len(pending) - 1)
+                    except OperationalError:
+                        # The database is busy or away (SQLite "database is locked", a dropped
+                        # connection): nothing was committed, so try this customer again soon.
+                        log.warning("database unavailable while processing message %s; "
+                                    "retrying in %.0f s", message_id, RETRY_SECONDS,
+                                    exc_info=True)
+                        asyncio.get_running_loop().call_later(RETRY_SECONDS, self.kick, customer)
+                        return
                     except Exception as error:
                         # Left pending, this message would block every later one from this
-                        # customer: record it as failed and tell them, or stop for now if the
-                        # database itself is down (a restart or their next message retries).
+                        # customer: record it as failed and tell them.
                         log.exception("processing message %s failed", message_id)
                         if not await self._give_up(message_id, error):
+                            asyncio.get_running_loop().call_later(
+                                RETRY_SECONDS, self.kick, customer)
                             return
         if not lock.locked():
             self._locks.pop(customer, None)

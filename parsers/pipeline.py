@@ -17,7 +17,7 @@ from typing import Any
 import spacy
 from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc
-from spacy.util import compile_prefix_regex, compile_suffix_regex
+from spacy.util import compile_infix_regex, compile_prefix_regex, compile_suffix_regex
 
 from parsers.normalize import (
     FILLER_WORDS,
@@ -160,9 +160,15 @@ class Pipeline:
         # "x2" -> "x" "2" and "2x" -> "2" "x" so that one Matcher rule reads every multiplier.
         prefixes = [*nlp.Defaults.prefixes, r"\d{1,3}(?=[^\W\d_]{3,})", r"[xX×*](?=\d{1,3}$)"]
         suffixes = [*nlp.Defaults.suffixes, r"(?<=\d)[xX×*]$"]
+        # "pepsi,3 fries", "wrap+2pepsi", "fries&coke": a separator typed without spaces still
+        # separates, when a letter sits on one side ("1,000" and "2+2" stay as they were).
+        infixes = [*nlp.Defaults.infixes,
+                   r"(?<=[^\W\d_])[,+&](?=\w)", r"(?<=\w)[,+&](?=[^\W\d_])",
+                   r"(?<=[,+&])\d{1,3}(?=[^\W\d_]{3,})"]  # "+2pepsi": the glued quantity
         tokenizer: Any = nlp.tokenizer
         tokenizer.prefix_search = compile_prefix_regex(prefixes).search
         tokenizer.suffix_search = compile_suffix_regex(suffixes).search
+        tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
         self._nlp = nlp
         self._matcher = Matcher(nlp.vocab)
         for label, patterns in _PATTERNS.items():

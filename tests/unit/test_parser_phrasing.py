@@ -160,3 +160,18 @@ def test_a_number_that_names_a_size_is_not_a_count() -> None:
             {"id": "5-kg", "name": "5 kg", "aliases": ["5kg"]}]}]})))
     result = shop.parse("2 basmati rice 5kg and 3 x 1 kg basmati rice")
     assert [(x.quantity, x.variant) for x in result.lines] == [(2, "5-kg"), (3, "1-kg")]
+
+
+@pytest.mark.parametrize("text", ["2 pepsi,3 fries", "2 pepsi+3 fries", "2 pepsi&3 fries",
+                                  "2pepsi,3fries"])
+def test_separators_typed_without_spaces_still_separate_items(grill: OrderParser,
+                                                               text: str) -> None:
+    got = {(x.product, x.quantity) for x in grill.parse(text).lines}
+    assert got == {("pepsi", 2), ("fries", 3)}, text
+
+
+def test_a_glued_quantity_after_a_separator_is_kept(grill: OrderParser) -> None:
+    result = grill.parse("fries+2pepsi")
+    assert {(x.product, x.quantity) for x in result.lines} == {("fries", 1), ("pepsi", 2)}
+    pepsi = next(x for x in result.lines if x.product == "pepsi")
+    assert "fries+2pepsi"[pepsi.span[0]:pepsi.span[1]] == "2pepsi"
