@@ -193,9 +193,24 @@ class Assembly:
             return
         span = self._orphan_span(lo, hi, content)
         fits = [self.catalog.products[n].id for n, _ in fitting]
-        candidates = tuple(dict.fromkeys([*self.catalog.suggest(message, content), *fits]))
+        suggested = self.catalog.suggest(message, content)
+        # "falafel" where the menu has Falafel Wrap and Falafel Plate (and falafel as a salad
+        # topping): the word is part of several product names, so ask which one, not "unknown".
+        words = {message.units[i].text.lower() for i in content}
+        named_by = [pid for pid in suggested if words <= self._name_words(pid)]
+        if len(named_by) >= 2:
+            self.unresolved.append(Unresolved(message.text[span[0]:span[1]], "ambiguous",
+                                              tuple(named_by[:MAX_CANDIDATES]), span))
+            return
+        candidates = tuple(dict.fromkeys([*suggested, *fits]))
         self.unresolved.append(Unresolved(message.text[span[0]:span[1]], "unknown",
                                           candidates[:MAX_CANDIDATES], span))
+
+    def _name_words(self, product_id: str) -> set[str]:
+        product = self.catalog.by_id(product_id)
+        if product is None:
+            return set()
+        return {word for name in product.names() for word in name.lower().split()}
 
     def _orphan_span(self, lo: int, hi: int, content: list[int]) -> tuple[int, int]:
         """The content words plus the rule words that belong to them: '2 lasagna', 'sushi x3',

@@ -53,6 +53,7 @@ class CatalogIndex:
             self.lexicon.forms[w] for w in vocab.modifier_words) - self.names.heads
         self._modifiers: dict[int, ModifierIndex] = {}
         self._display = [p.name for p in self.products]
+        self._by_id: dict[str, Product] | None = None  # built on first use (rarely needed)
 
     def modifiers(self, number: int) -> ModifierIndex:
         """The modifier index of product `number`, built on first use (most never are)."""
@@ -141,6 +142,11 @@ class CatalogIndex:
             named += 1
             covered.update(range(i, found.last))
         return named
+
+    def by_id(self, product_id: str) -> Product | None:
+        if self._by_id is None:
+            self._by_id = {product.id: product for product in self.products}
+        return self._by_id.get(product_id)
 
     def suggest(self, message: Message, content: list[int]) -> tuple[str, ...]:
         """Products an unknown text may have meant (for 'did you mean ...?')."""

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from catalog.loader import load_catalog
 from parsers import OrderParser, ParseResult
+from tests.paths import RESTAURANT_CATALOG
 from tests.unit.parser_catalog import restaurant_catalog
 
 
@@ -103,3 +105,12 @@ def test_a_word_shared_by_several_products_is_ambiguous(parser: OrderParser) -> 
     result = parser.parse("a chicken")
     assert problems(result) == [
         ("ambiguous", "a chicken", ("chicken-shawarma", "chicken-wings"))]
+
+
+def test_a_word_shared_by_several_product_names_asks_which_rather_than_unknown() -> None:
+    # The sample menu has Falafel Wrap, Falafel Plate and falafel as a salad topping.
+    parser = OrderParser(load_catalog(RESTAURANT_CATALOG))
+    [unresolved] = parser.parse("2 falafel").unresolved
+    assert unresolved.reason == "ambiguous"
+    assert set(unresolved.candidates) == {"falafel-wrap", "falafel-plate"}
+    assert parser.parse("lasagna").unresolved[0].reason == "unknown"
