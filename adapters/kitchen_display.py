@@ -36,7 +36,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from adapters.base import AdapterContext
 from adapters.db import DisplayTicket, OrderRow, utcnow
 from adapters.delivery import DeliveryError
-from bot.order_status import OPEN_STORED, normalise
+from bot.order_status import CANCELLED, OPEN_STORED, normalise
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,9 @@ CSRF_HEADER = "X-Kitchen-CSRF"
 HEARTBEAT_SECONDS = 15.0  # also how soon a closed tab is noticed and forgotten
 QUEUE_LIMIT = 200  # events a slow tab may lag behind before it is made to reconnect
 DONE_SHOWN_FOR = timedelta(minutes=30)  # done tickets stay (small) on screen, to undo a mis-tap
+# Finished orders listed in the "recent" section: done (undoable) and cancelled (final, but the
+# kitchen should see where a ticket went rather than have it vanish).
+RECENT_STORED: tuple[str, ...] = ("done", CANCELLED)
 ASSETS = {"kitchen.js": "application/javascript", "kitchen.css": "text/css"}
 SECURITY_HEADERS = {
     # Defence in depth behind the page's own escaping: no inline script, nothing foreign.
@@ -56,7 +59,7 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
-ChangeStatus = Callable[[int, object], Awaitable[web.Response]]
+ChangeStatus = Callable[[int, object, object], Awaitable[web.Response]]  # number, status, reason
 
 
 class DisplayAccess:
@@ -138,13 +141,13 @@ class DisplayHub:
         return len(self._queues)
 
     async def tickets(self) -> list[dict[str, Any]]:
-        """Every open ticket, and the recently done ones, oldest order first."""
+        """Every open ticket, and the recently done or cancelled ones, oldest order first."""
         async with self._sessions() as session:
             rows = await session.exec(
                 select(DisplayTicket, OrderRow.status, OrderRow.status_at)
                 .join(OrderRow, col(OrderRow.number) == col(DisplayTicket.number))
                 .where(or_(col(OrderRow.status).in_(OPEN_STORED),
-                           (col(OrderRow.status) == "done")
+                           col(OrderRow.status).in_(RECENT_STORED)
                            & (col(OrderRow.status_at) >= utcnow() - DONE_SHOWN_FOR)))
                 .order_by(col(DisplayTicket.number)))
             return [ticket_view(ticket, status, at) for ticket, status, at in rows]
@@ -322,10 +325,12 @@ def add_routes(app: web.Application, access: DisplayAccess, hub: DisplayHub,
         except ValueError:
             return web.json_response({"error": "no such order"}, status=404)
         target: object = None
+        reason: object = None
         with contextlib.suppress(ValueError):
             data = await request.json()
-            target = data.get("status") if isinstance(data, dict) else None
-        return await change_status(number, target)
+            if isinstance(data, dict):
+                target, reason = data.get("status"), data.get("reason")
+        return await change_status(number, target, reason)
 
     app.router.add_get("/kitchen", show_page)
     app.router.add_get("/kitchen/static/{name}", asset)

@@ -1,9 +1,11 @@
 """Changing an order's kitchen status, and the signed status callback for kitchen systems.
 
-One service serves both the kitchen display's buttons and `POST /api/orders/{number}/status`,
-so the rule (bot.order_status) and the customer's "ready" message are the same whichever way
-the kitchen reports. The status change and the message's outbox row are one transaction: the
-message is sent once the change is stored, and never for a change that was not.
+One service serves the kitchen display's buttons, `POST /api/orders/{number}/status` and
+`orderbot order cancel`, so the rule (bot.order_status) and the customer's "ready" and
+"cancelled" messages are the same whichever way the kitchen reports. The status change, the
+message's outbox row and, for a cancellation, the stock given back (and the spreadsheet refresh)
+are one transaction: the message is sent once the change is stored, and never for a change that
+was not; a cancellation that fails leaves the order, its stock and the customer untouched.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -21,12 +24,24 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from adapters.db import ConversationRow, OrderRow, OutboxItem, utcnow
+from adapters.db import ConversationRow, DisplayTicket, OrderRow, OutboxItem, utcnow
+from adapters.inventory import Inventory
 from bot import window
 from bot.clock import Clock
-from bot.order_status import Status, Transition, TransitionError, ready_message, transition
+from bot.inventory import StockKey, key_text
+from bot.order_status import (
+    CANCELLED,
+    Status,
+    Transition,
+    TransitionError,
+    cancelled_message,
+    clean_reason,
+    ready_message,
+    transition,
+)
 from bot.replies import TextReply
 from bot.security import signature_matches
+from catalog.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
@@ -41,9 +56,11 @@ class UnknownOrder(LookupError):
 class StatusChange:
     number: int
     transition: Transition
-    # How the customer was told of "ready": None when this change tells them nothing (or they
-    # were told already, e.g. ready -> undo -> ready again).
+    # How the customer was told of "ready" or "cancelled": None when this change tells them
+    # nothing (or they were told already, e.g. ready -> undo -> ready again).
     told: window.Delivery | None = None
+    # What a cancellation gave back to stock (only the first cancellation gives anything).
+    returned: tuple[tuple[StockKey, int], ...] = ()
 
 
 class OrderStatusService:
@@ -57,14 +74,22 @@ class OrderStatusService:
         clock: Clock,
         template: window.Template | None,
         on_outbox: Callable[[], None],
+        inventory: Inventory,
+        catalog: Callable[[], Catalog],
         on_changed: Callable[[int], Awaitable[None]] | None = None,
+        refresh_display: bool = False,
     ) -> None:
+        """`refresh_display`: for a process without the kitchen screens (the CLI), queue the
+        ticket to the "display" adapter again so the server's screens show the new status."""
         self._sessions = sessions
         self._shop_name = shop_name
         self._clock = clock
         self._template = template
         self._on_outbox = on_outbox
+        self._inventory = inventory
+        self._catalog = catalog
         self._on_changed = on_changed
+        self._refresh_display = refresh_display
         # Two clicks in this process are applied one after the other; across processes the
         # conditional UPDATE below refuses the loser.
         self._lock = asyncio.Lock()
@@ -72,8 +97,12 @@ class OrderStatusService:
     def notify_with(self, on_changed: Callable[[int], Awaitable[None]]) -> None:
         self._on_changed = on_changed
 
-    async def change(self, number: int, target: str) -> StatusChange:
-        """Move order `number` to `target`; raises UnknownOrder or TransitionError."""
+    async def change(self, number: int, target: str, reason: str = "") -> StatusChange:
+        """Move order `number` to `target`; raises UnknownOrder or TransitionError.
+
+        `reason` (bot.order_status.clean_reason) is told to the customer of a cancellation.
+        """
+        returned: list[tuple[StockKey, int]] = []
         async with self._lock, self._sessions() as session, session.begin():
             rows = await session.exec(select(OrderRow).where(col(OrderRow.number) == number))
             order = rows.first()
@@ -88,18 +117,46 @@ class OrderStatusService:
                 .values(status=step.after, status_at=utcnow()))
             if stored.rowcount != 1:
                 raise TransitionError("the order was changed at the same moment; look again")
-            told = await self._tell_ready(session, order) if step.tells_customer else None
-        log.info("order %s: %s -> %s", number, step.before, step.after)
-        if told is not None:
+            if step.cancels:
+                returned = await self._give_back(session, order)
+            told = (await self._tell(session, order, step.after, reason)
+                    if step.tells_customer else None)
+            refreshed = self._refresh_display and await self._queue_display(session, number)
+        log.info("order %s: %s -> %s%s", number, step.before, step.after,
+                 f" (stock back: {_units_text(returned)})" if returned else "")
+        if told is not None or step.cancels or refreshed:
             self._on_outbox()
         if self._on_changed is not None:
             await self._on_changed(number)
-        return StatusChange(number, step, told)
+        return StatusChange(number, step, told, tuple(returned))
 
-    async def _tell_ready(self, session: AsyncSession, order: OrderRow) -> window.Delivery | None:
-        """Queue "your order is ready" once per order, whatever undo and redo happen after."""
+    async def _give_back(self, session: AsyncSession, order: OrderRow
+                         ) -> list[tuple[StockKey, int]]:
+        """A cancelled order's units go back on the shelf (Inventory.release: once per order,
+        however often or from wherever it is called)."""
+        returned = await self._inventory.release(session, order.source_wamid, self._catalog())
+        if not returned:  # nothing counted, yet the spreadsheet's order log shows the status
+            self._inventory.queue_sheet(session, f"cancel:{order.number}")
+        return returned
+
+    async def _queue_display(self, session: AsyncSession, number: int) -> bool:
+        """Re-deliver the stored ticket to the display adapter, which stores nothing new for a
+        ticket it has and shows its current status on every open screen."""
+        stored = (await session.exec(select(DisplayTicket.ticket).where(
+            col(DisplayTicket.number) == number))).first()
+        if stored is None:  # the display never showed this order
+            return False
+        session.add(OutboxItem(kind="display", lane="display",
+                               key=f"display:{number}:status:{uuid.uuid4().hex[:12]}",
+                               payload=stored))
+        return True
+
+    async def _tell(self, session: AsyncSession, order: OrderRow, event: Status, reason: str
+                    ) -> window.Delivery | None:
+        """Queue the customer's message for `event` ("ready" or "cancelled") once per order,
+        whatever undo and redo happen after."""
         assert order.number is not None
-        key = f"status:{order.number}:ready"
+        key = f"status:{order.number}:{event}"
         already = await session.exec(
             select(OutboxItem.id).where(col(OutboxItem.key).startswith(f"{key}:")))
         if already.first() is not None:
@@ -109,16 +166,25 @@ class OrderStatusService:
         last = conversation.customer_at if conversation else None
         if last is None and conversation is not None and conversation.last_inbound_at:
             last = datetime.fromtimestamp(conversation.last_inbound_at, UTC)
-        body = ready_message(order.number, order.fulfillment, order.customer_name,
-                             self._shop_name())
+        if event == CANCELLED:
+            body = cancelled_message(order.number, order.customer_name, self._shop_name(),
+                                     reason)
+        else:
+            body = ready_message(order.number, order.fulfillment, order.customer_name,
+                                 self._shop_name())
         outgoing = window.plan((TextReply(body),), to, last, self._clock.now(), self._template)
         if outgoing.delivery == "dropped":
-            log.warning("order %s is ready but WhatsApp's 24-hour window with its customer has "
-                        "closed and no ORDERBOT_REMINDER_TEMPLATE is set: not told", order.number)
+            log.warning("order %s is %s but WhatsApp's 24-hour window with its customer has "
+                        "closed and no ORDERBOT_REMINDER_TEMPLATE is set: not told",
+                        order.number, event)
         for index, payload in enumerate(outgoing.payloads):
             session.add(OutboxItem(kind="whatsapp", lane=f"wa:{to}", key=f"{key}:{index}",
                                    payload=json.dumps(payload)))
         return outgoing.delivery
+
+
+def _units_text(returned: list[tuple[StockKey, int]]) -> str:
+    return ", ".join(f"{units} × {key_text(key)}" for key, units in returned)
 
 
 def _error(status: int, message: str, **extra: object) -> web.Response:
@@ -127,7 +193,8 @@ def _error(status: int, message: str, **extra: object) -> web.Response:
 
 def status_callback(service: OrderStatusService, secret: Callable[[], str]
                     ) -> Callable[[web.Request], Awaitable[web.Response]]:
-    """`POST /api/orders/{number}/status` with {"status": "ready"}, signed like our tickets."""
+    """`POST /api/orders/{number}/status` with {"status": "ready"} (or {"status": "cancelled",
+    "reason": "…"}), signed like our tickets."""
 
     async def handle(request: web.Request) -> web.Response:
         body = await request.read()
@@ -145,27 +212,41 @@ def status_callback(service: OrderStatusService, secret: Callable[[], str]
         except ValueError:
             return _error(404, "no such order")
         try:
-            target = json.loads(body)["status"]
-        except (ValueError, KeyError, TypeError):
+            data = json.loads(body)
+            target, reason = data["status"], data.get("reason")
+        except (ValueError, KeyError, TypeError, AttributeError):
             return _error(400, 'send JSON like {"status": "ready"}')
-        return await apply_change(service, number, target)
+        return await apply_change(service, number, target, reason)
 
     return handle
 
 
-async def apply_change(service: OrderStatusService, number: int, target: object
-                       ) -> web.Response:
-    """The HTTP answer to a status change, shared by the callback and the display."""
+async def apply_change(service: OrderStatusService, number: int, target: object,
+                       reason: object = None) -> web.Response:
+    """The HTTP answer to a status change, shared by the callback and the display.
+
+    `reason` only goes with "cancelled" (told to the customer); other changes ignore it.
+    """
     if not isinstance(target, str):
         return _error(400, "status must be a string")
+    if reason is not None and not isinstance(reason, str):
+        return _error(400, "reason must be a string")
     try:
-        change = await service.change(number, target)
+        told_reason = clean_reason(reason) if target == CANCELLED else ""
+    except ValueError as error:
+        return _error(400, str(error))
+    try:
+        change = await service.change(number, target, told_reason)
     except UnknownOrder:
         return _error(404, f"no order #{number}")
     except TransitionError as error:
         return _error(409, str(error))
     after: Status = change.transition.after
-    return web.json_response({"number": number, "status": after,
-                              "previous": change.transition.before,
-                              "changed": change.transition.changed,
-                              "customer_told": change.told})
+    answer: dict[str, object] = {"number": number, "status": after,
+                                 "previous": change.transition.before,
+                                 "changed": change.transition.changed,
+                                 "customer_told": change.told}
+    if after == CANCELLED:  # what went back on the shelf (empty when cancelled already)
+        answer["stock_returned"] = [{"item": key_text(key), "units": units}
+                                    for key, units in change.returned]
+    return web.json_response(answer)

@@ -130,7 +130,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     app.router.add_get("/webhook", verify_subscription)
     app.router.add_post("/webhook", receive_notification)
     app.router.add_get("/healthz", _healthz)
-    _add_kitchen_status(app, settings, sessions, holder, dispatcher=dispatcher, clock=clock)
+    _add_kitchen_status(app, settings, sessions, holder, dispatcher=dispatcher, clock=clock,
+                        inventory=processor.inventory)
     app.cleanup_ctx.append(_lifecycle(http))
     return app
 
@@ -182,7 +183,7 @@ async def _healthz(_request: web.Request) -> web.Response:
 
 def _add_kitchen_status(
     app: web.Application, settings: Settings, sessions: async_sessionmaker[AsyncSession],
-    holder: CatalogHolder, *, dispatcher: OutboxDispatcher, clock: Clock,
+    holder: CatalogHolder, *, dispatcher: OutboxDispatcher, clock: Clock, inventory: Inventory,
 ) -> None:
     """The kitchen display (/kitchen) and the signed status callback share one status service."""
     hub = kitchen_display.hub_for(app, sessions)  # the one the "display" adapter fills
@@ -190,11 +191,12 @@ def _add_kitchen_status(
         sessions, shop_name=lambda: holder.current.shop.name, clock=clock,
         template=(Template(settings.reminder_template, settings.template_language)
                   if settings.reminder_template else None),
-        on_outbox=dispatcher.kick, on_changed=hub.publish)
+        on_outbox=dispatcher.kick, inventory=inventory, catalog=lambda: holder.current,
+        on_changed=hub.publish)
     app[ORDER_STATUS_KEY] = service
 
-    async def change(number: int, target: object) -> web.Response:
-        return await apply_change(service, number, target)
+    async def change(number: int, target: object, reason: object) -> web.Response:
+        return await apply_change(service, number, target, reason)
 
     access = kitchen_display.DisplayAccess(settings.secret("kitchen_display_token"))
     kitchen_display.add_routes(app, access, hub, change)

@@ -2,8 +2,14 @@
 
 The kitchen display's buttons, and external kitchen systems through the signed status callback,
 move orders with the same rule: forward to any later status (a kitchen system may only ever
-report "ready"), or back exactly one step (undo a mis-tap). Moving to "ready" is the one change
-the customer hears about.
+report "ready"), or back exactly one step (undo a mis-tap). Moving to "ready" tells the customer.
+
+Beside the flow, an order can be **cancelled** while it is new or preparing (the kitchen ran out,
+the shop closes early): its stock goes back and the customer is told. Not once it is ready or
+done: the food is made, so its units cannot go back on the shelf, and the customer has already
+been told it is ready (or on its way) — that is a refund for a person to sort out, not a status.
+Cancelled is final, with no undo: the released units may already be sold to someone else and
+the customer has been told, and neither can be taken back. Cancelling again changes nothing.
 """
 
 from __future__ import annotations
@@ -14,8 +20,12 @@ from typing import Literal, TypeGuard
 from bot import texts
 from bot.tickets import display_number
 
-Status = Literal["new", "preparing", "ready", "done"]
+Status = Literal["new", "preparing", "ready", "done", "cancelled"]
 FLOW: tuple[Status, ...] = ("new", "preparing", "ready", "done")
+CANCELLED: Status = "cancelled"
+STATUSES: tuple[Status, ...] = (*FLOW, CANCELLED)
+CANCELLABLE: tuple[Status, ...] = ("new", "preparing")
+REASON_LIMIT = 300  # characters of a cancellation reason the customer is shown
 # Rows stored before statuses existed say "confirmed": that is an order nobody has touched.
 LEGACY: dict[str, Status] = {"confirmed": "new"}
 # Stored values of orders still on the kitchen's screen (done ones leave it).
@@ -37,16 +47,21 @@ class Transition:
 
     @property
     def tells_customer(self) -> bool:
-        """Only arriving at "ready" messages the customer (undoing it does not unsend)."""
-        return self.changed and self.after == "ready"
+        """Arriving at "ready" or "cancelled" messages the customer (undo does not unsend)."""
+        return self.changed and self.after in ("ready", CANCELLED)
+
+    @property
+    def cancels(self) -> bool:
+        """This change cancels the order: its stock goes back."""
+        return self.changed and self.after == CANCELLED
 
 
 def is_status(value: object) -> TypeGuard[Status]:
-    return isinstance(value, str) and value in FLOW
+    return isinstance(value, str) and value in STATUSES
 
 
 def normalise(stored: str) -> Status | None:
-    """The kitchen status of a stored order; None for one outside this flow (e.g. cancelled)."""
+    """The status of a stored order; None for a value no version of orderbot wrote."""
     if is_status(stored):
         return stored
     return LEGACY.get(stored)
@@ -59,6 +74,15 @@ def _known(stored: str) -> Status:
     return status
 
 
+def _in_flow(stored: str) -> Status:
+    """The order's place in the kitchen flow; a cancelled order has none."""
+    status = _known(stored)
+    if status == CANCELLED:
+        raise TransitionError("the order is cancelled: it cannot be reopened (its stock went "
+                              "back and the customer was told); they can simply order again")
+    return status
+
+
 def transition(current: str, target: str) -> Transition:
     """Check a change from the stored status to `target`; raises TransitionError if refused.
 
@@ -67,7 +91,16 @@ def transition(current: str, target: str) -> Transition:
     """
     before = _known(current)
     if not is_status(target):
-        raise TransitionError(f"'{target}' is not a status; use one of: {', '.join(FLOW)}")
+        raise TransitionError(f"'{target}' is not a status; use one of: {', '.join(STATUSES)}")
+    if before == target:
+        return Transition(before, target)
+    before = _in_flow(current)
+    if target == CANCELLED:
+        if before not in CANCELLABLE:
+            raise TransitionError(f"an order that is {before} cannot be cancelled: the food is "
+                                  "made (the customer may have it already); sort it out with "
+                                  "them in person")
+        return Transition(before, target)
     here, there = FLOW.index(before), FLOW.index(target)
     if there < here - 1:
         raise TransitionError(f"an order that is {before} can only go back one step, to "
@@ -77,15 +110,15 @@ def transition(current: str, target: str) -> Transition:
 
 def next_status(current: str) -> Status:
     """The bump button's target; raises TransitionError for a finished order."""
-    here = FLOW.index(_known(current))
+    here = FLOW.index(_in_flow(current))
     if here == len(FLOW) - 1:
         raise TransitionError("the order is already done")
     return FLOW[here + 1]
 
 
 def previous_status(current: str) -> Status:
-    """The undo button's target; raises TransitionError for a new order."""
-    here = FLOW.index(_known(current))
+    """The undo button's target; raises TransitionError for a new (or cancelled) order."""
+    here = FLOW.index(_in_flow(current))
     if here == 0:
         raise TransitionError("the order is new: there is nothing to undo")
     return FLOW[here - 1]
@@ -97,3 +130,25 @@ def ready_message(number: int, fulfillment: str, customer_name: str, shop: str) 
     key = "order_ready_delivery" if fulfillment == "delivery" else "order_ready_pickup"
     return texts.text(key, name=f", {first}" if first else "", number=display_number(number),
                       shop=shop)
+
+
+def clean_reason(reason: str | None) -> str:
+    """A cancellation reason as the customer will read it: one line, trimmed ("" for none).
+
+    Raises ValueError when it is longer than REASON_LIMIT (a customer message, not a report).
+    """
+    text = " ".join((reason or "").split())
+    if len(text) > REASON_LIMIT:
+        raise ValueError(f"the reason is {len(text)} characters long; keep it within "
+                         f"{REASON_LIMIT}, the customer reads it on a phone")
+    return text
+
+
+def cancelled_message(number: int, customer_name: str, shop: str, reason: str = "") -> str:
+    """What the customer reads when the shop cancels a confirmed order (reason: clean_reason)."""
+    first = customer_name.split(maxsplit=1)[0] if customer_name.strip() else ""
+    values: dict[str, object] = {"name": f" {first}" if first else "",
+                                 "number": display_number(number), "shop": shop}
+    if reason:
+        return texts.text("order_cancelled_reason", reason=reason, **values)
+    return texts.text("order_cancelled", **values)

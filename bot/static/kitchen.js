@@ -5,6 +5,10 @@
 
 const FLOW = ["new", "preparing", "ready", "done"];
 const BUMP_LABEL = { new: "Start", preparing: "Ready", ready: "Done" };
+// Cancelling is final (stock goes back, the customer is told), so it is only offered before
+// the food is made, and only after the cook confirms it.
+const CANCELLABLE = ["new", "preparing"];
+const FINISHED = ["done", "cancelled"]; // shown in the "recent" section, not the open list
 const LATE_AFTER_MINUTES = 20;
 const tickets = new Map(); // order number -> {number, status, status_at, ticket}
 const csrf = document.querySelector('meta[name="kitchen-csrf"]').content;
@@ -96,6 +100,19 @@ function card(view) {
     undo.addEventListener("click", () => change(view.number, FLOW[here - 1], undo));
     buttons.append(undo);
   }
+  if (CANCELLABLE.includes(view.status)) {
+    const cancel = el("button", "cancel", "Cancel");
+    cancel.type = "button";
+    cancel.title = "cancel the order: its stock goes back and the customer is told";
+    cancel.addEventListener("click", () => {
+      const shown = order.display_number || `#${view.number}`;
+      if (window.confirm(`Cancel order ${shown}? The customer is told and its stock goes back. ` +
+                         "This cannot be undone.")) {
+        change(view.number, "cancelled", cancel);
+      }
+    });
+    buttons.append(cancel);
+  }
   node.append(buttons);
   return node;
 }
@@ -103,7 +120,7 @@ function card(view) {
 function render() {
   const open = [], done = [];
   for (const view of [...tickets.values()].sort((a, b) => a.number - b.number)) {
-    (view.status === "done" ? done : open).push(view);
+    (FINISHED.includes(view.status) ? done : open).push(view);
   }
   document.getElementById("tickets").replaceChildren(...open.map(card));
   document.getElementById("done").replaceChildren(...done.reverse().slice(0, 12).map(card));

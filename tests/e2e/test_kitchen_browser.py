@@ -1,7 +1,8 @@
 """The kitchen display in a real browser: Debian's chromium, headless, driven by Playwright.
 
 A ticket confirmed through the signed webhook appears on an open page without a reload, in
-every open tab; tapping it through to "ready" sends the customer's WhatsApp message. The
+every open tab; tapping it through to "ready" sends the customer's WhatsApp message; Cancel
+asks first, then moves the ticket to the finished section and tells the customer. The
 customer's name carries HTML, which the page must show as text.
 
 The browser is Debian's package (the tests install it when they can, as root); `playwright
@@ -15,6 +16,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from aiohttp import web
@@ -27,6 +29,9 @@ from bot.app import create_app
 from bot.config import Settings
 from tests.conftest import CUSTOMER, PHONE_NUMBER_ID, ClientFactory, post_signed, wait_for
 from tests.e2e.test_order_flow import last_body
+
+if TYPE_CHECKING:  # the package may be missing: the test is skipped then
+    from playwright.async_api import Page
 
 Client = TestClient[web.Request, web.Application]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -135,5 +140,30 @@ async def test_a_confirmed_order_appears_live_and_ready_tells_the_customer(
             # The other tab followed every change without a reload.
             await expect(other_tab.locator('article[data-number="1001"]')).to_have_attribute(
                 "data-status", "ready")
+            assert await ticket.get_by_role("button", name="Cancel").count() == 0  # ready: no
+            await cancel_a_second_order(bot, emulated, page)
         finally:
             await browser.close()
+
+
+async def cancel_a_second_order(bot: Client, emulated: EmulatorState, page: Page) -> None:
+    """Cancel is final, so it happens only after the cook confirms the prompt."""
+    from playwright.async_api import expect  # noqa: PLC0415
+
+    await send(bot, fake_customer.text_message(CUSTOMER, "a falafel wrap"))
+    await wait_for(lambda: "Shall I place this order" in last_body(emulated))
+    await tap(bot, emulated, "Confirm")
+    await wait_for(lambda: "pick it up" in last_body(emulated))
+    await tap(bot, emulated, "Pickup")
+    second = page.locator('#tickets article[data-number="1002"]')
+    await expect(second).to_be_visible()
+    page.once("dialog", lambda dialog: dialog.dismiss())
+    await second.get_by_role("button", name="Cancel").click()
+    await expect(second).to_have_attribute("data-status", "new")  # answered "no": nothing
+    page.once("dialog", lambda dialog: dialog.accept())
+    await second.get_by_role("button", name="Cancel").click()
+    finished = page.locator('#done article[data-number="1002"]')
+    await expect(finished).to_have_attribute("data-status", "cancelled")
+    await expect(second).to_have_count(0)  # left the open list
+    assert await finished.get_by_role("button").count() == 0  # final: no undo
+    await wait_for(lambda: "had to cancel your order #1002" in last_body(emulated))

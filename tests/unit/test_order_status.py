@@ -1,12 +1,19 @@
-"""The kitchen status rule: forward freely, back one step, repeats change nothing."""
+"""The kitchen status rule: forward freely, back one step, repeats change nothing; cancel
+only before the food is made, and for good."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from bot import texts
 from bot.order_status import (
     FLOW,
+    REASON_LIMIT,
     TransitionError,
+    cancelled_message,
+    clean_reason,
     next_status,
     normalise,
     previous_status,
@@ -79,10 +86,78 @@ def test_orders_stored_before_statuses_existed_read_as_new() -> None:
     assert next_status("confirmed") == "preparing"
 
 
-def test_an_order_outside_the_kitchen_flow_cannot_be_moved() -> None:
-    assert normalise("cancelled") is None
-    with pytest.raises(TransitionError, match="the order is cancelled"):
-        transition("cancelled", "ready")
+def test_a_status_no_version_wrote_cannot_be_moved() -> None:
+    assert normalise("lost") is None
+    with pytest.raises(TransitionError, match="the order is lost"):
+        transition("lost", "ready")
+
+
+# --- cancelling ---
+
+@pytest.mark.parametrize("current", ["new", "preparing", "confirmed"])
+def test_an_order_not_yet_made_can_be_cancelled_and_the_customer_is_told(current: str) -> None:
+    step = transition(current, "cancelled")
+    assert step.changed and step.cancels and step.tells_customer
+    assert step.after == "cancelled"
+    assert step.before == normalise(current)
+
+
+@pytest.mark.parametrize("current", ["ready", "done"])
+def test_once_the_food_is_made_it_cannot_be_cancelled(current: str) -> None:
+    with pytest.raises(TransitionError) as refused:
+        transition(current, "cancelled")
+    assert f"an order that is {current} cannot be cancelled" in str(refused.value)
+    assert "the food is made" in str(refused.value)  # says why
+
+
+def test_cancelling_twice_is_no_change_and_tells_nobody_again() -> None:
+    step = transition("cancelled", "cancelled")
+    assert not step.changed and not step.cancels and not step.tells_customer
+
+
+@pytest.mark.parametrize("target", ["new", "preparing", "ready", "done"])
+def test_a_cancelled_order_is_final(target: str) -> None:
+    with pytest.raises(TransitionError, match="cannot be reopened"):
+        transition("cancelled", target)
+    with pytest.raises(TransitionError, match="cancelled"):
+        previous_status("cancelled")  # no undo button either
+    with pytest.raises(TransitionError, match="cancelled"):
+        next_status("cancelled")
+
+
+def test_cancelled_is_named_among_the_statuses() -> None:
+    assert normalise("cancelled") == "cancelled"
+    with pytest.raises(TransitionError, match="done, cancelled"):
+        transition("new", "binned")
+
+
+def test_a_reason_is_trimmed_to_one_line_and_kept_short() -> None:
+    assert clean_reason("  we ran out\n\n of  falafel  ") == "we ran out of falafel"
+    assert clean_reason(None) == "" and clean_reason("   ") == ""
+    assert clean_reason("x" * REASON_LIMIT) == "x" * REASON_LIMIT
+    with pytest.raises(ValueError, match=f"within {REASON_LIMIT}"):
+        clean_reason("x" * (REASON_LIMIT + 1))
+
+
+def test_the_cancel_message_names_the_order_and_the_reason_if_given() -> None:
+    plain = cancelled_message(1001, "Alex Buyer", "Sahara Grill")
+    assert plain.startswith("Sorry Alex, Sahara Grill had to cancel your order #1001.")
+    assert "Buyer" not in plain and "Reason" not in plain
+    reasoned = cancelled_message(1002, "", "Sahara Grill", "we ran out of falafel")
+    assert reasoned.startswith("Sorry, Sahara Grill had to cancel your order #1002.")
+    assert "Reason: we ran out of falafel" in reasoned
+    assert len(reasoned) <= 4096
+
+
+def test_a_shop_can_reword_the_cancel_message(tmp_path: Path) -> None:
+    mine = tmp_path / "texts.yaml"
+    mine.write_text('order_cancelled_reason: "Order {number} is off ({reason})."\n',
+                    encoding="utf-8")
+    texts.load_overrides(mine)
+    try:
+        assert cancelled_message(7, "Alex", "Shop", "no gas") == "Order #7 is off (no gas)."
+    finally:
+        texts.reset()
 
 
 def test_the_ready_message_says_pickup_or_on_its_way() -> None:
