@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
@@ -21,12 +22,13 @@ from adapters.inventory import Inventory
 from adapters.sheet import StockSheet
 from adapters.whatsapp_cloud import WhatsAppCloudClient
 from adapters.whatsapp_errors import OutboundLimitError, WhatsAppError, delivery_error
-from bot import texts
+from bot import privacy_admin, texts
 from bot.api import OrderStatusService, apply_change, status_callback
 from bot.clock import Clock
 from bot.config import Settings
 from bot.dispatcher import OutboxDispatcher, Sender
 from bot.inventory import key_text
+from bot.metrics import METRICS_KEY, Metrics, metrics_handler, readyz_handler
 from bot.parser_cache import ParserCache
 from bot.processing import Processor
 from bot.routing import Routing
@@ -100,6 +102,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     http = _HttpClients()
     senders: dict[str, Sender] = {"whatsapp": _whatsapp_sender(settings, http)}
     app = web.Application(client_max_size=MAX_BODY_BYTES)
+    metrics = Metrics()  # this app's own registry (see bot.metrics)
     routing = settings.ticket_routing()
     _add_ticket_adapters(senders, AdapterContext(settings, http.get, sessions, clock, app),
                          routing, holder.current)
@@ -109,7 +112,7 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         sessions, senders, owner=lambda: holder.current.shop.owner_whatsapp,
         policy=RetryPolicy(base_seconds=settings.retry_base_seconds,
                            max_seconds=settings.retry_max_seconds),
-        poll_interval=settings.outbox_poll_seconds)
+        poll_interval=settings.outbox_poll_seconds, metrics=metrics)
     processor = Processor(
         sessions,
         catalog=lambda: holder.current,
@@ -123,13 +126,19 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         template=(Template(settings.reminder_template, settings.template_language)
                   if settings.reminder_template else None),
         inventory=Inventory(sheet=settings.stock_sheet is not None),
+        metrics=metrics,
     )
     holder.on_reload(_stock_sync(processor, sessions, dispatcher.kick))
     app[APP_STATE] = AppState(settings, engine, sessions, processor, dispatcher, clock)
     app[CATALOG_KEY] = holder
+    app[METRICS_KEY] = metrics
     app.router.add_get("/webhook", verify_subscription)
     app.router.add_post("/webhook", receive_notification)
     app.router.add_get("/healthz", _healthz)
+    app.router.add_get("/readyz", readyz_handler(
+        engine, catalog_loaded=lambda: bool(holder.current.data.products),
+        dispatcher_running=lambda: dispatcher.running))
+    app.router.add_get("/metrics", metrics_handler(sessions))
     _add_kitchen_status(app, settings, sessions, holder, dispatcher=dispatcher, clock=clock,
                         inventory=processor.inventory)
     app.cleanup_ctx.append(_lifecycle(http))
@@ -148,7 +157,10 @@ def _lifecycle(http: _HttpClients) -> Any:
         await state.processor.recover()  # messages acknowledged before a crash or restart
         # Deadlines live in the database: the first sweep, right away, fires what fell due
         # while the server was down.
-        timers = TimerSweeper(state.processor.run_timers, state.settings.timer_sweep_seconds)
+        timers = TimerSweeper(state.processor.run_timers, state.settings.timer_sweep_seconds,
+                              housekeeping=functools.partial(
+                                  privacy_admin.blank_old_payloads, state.sessions,
+                                  state.settings.payload_retention_days))
         timers.start()
         yield
         await timers.stop()

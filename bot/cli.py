@@ -97,9 +97,22 @@ def _parser() -> argparse.ArgumentParser:
     again.add_argument("--all-dead", action="store_true", help="every dead row")
     again.set_defaults(run=_outbox_retry, verbose=False)
 
-    _add_stock_commands(commands)
-    _add_order_commands(commands)
+    for add_commands in (_add_stock_commands, _add_order_commands, _add_privacy_commands):
+        add_commands(commands)
     return parser
+
+
+def _add_privacy_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    forget = commands.add_parser(
+        "forget", help="delete a customer's personal data (orders stay, anonymised)")
+    forget.add_argument("wa_id", help="the customer's WhatsApp number")
+    forget.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
+    forget.set_defaults(run=_forget, verbose=False)
+    retention = commands.add_parser("retention", help="stored webhook payloads")
+    retention_commands = retention.add_subparsers(dest="retention_command", required=True)
+    run = retention_commands.add_parser(
+        "run", help="blank payloads older than ORDERBOT_PAYLOAD_RETENTION_DAYS now")
+    run.set_defaults(run=_retention_run, verbose=False)
 
 
 def _add_order_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -467,6 +480,50 @@ def _order_cancel(args: argparse.Namespace) -> int:
         return 0
 
     return _run_catalog_command(work)
+
+
+def _forget(args: argparse.Namespace) -> int:
+    from bot import privacy_admin
+
+    if not args.yes:
+        if not sys.stdin.isatty():
+            print(f"orderbot: forgetting {args.wa_id} cannot be undone; add --yes to confirm",
+                  file=sys.stderr)
+            return 2
+        answer = input(f"Delete the personal data of {args.wa_id}? This cannot be undone. "
+                       "Type yes: ")
+        if answer.strip().lower() != "yes":
+            print("orderbot: nothing changed", file=sys.stderr)
+            return 2
+    settings = load_settings()
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        done = await privacy_admin.forget(sessions, args.wa_id,
+                                          sheet=settings.stock_sheet is not None)
+        if done is None:
+            print(f"orderbot: nothing is stored about WhatsApp number {args.wa_id}",
+                  file=sys.stderr)
+            return 1
+        print(done.summary())
+        return 0
+
+    return _with_database(work)
+
+
+def _retention_run(_args: argparse.Namespace) -> int:
+    from bot import privacy_admin
+
+    days = load_settings().payload_retention_days
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        if not days:
+            print("ORDERBOT_PAYLOAD_RETENTION_DAYS is 0: payloads are kept forever.")
+            return 0
+        blanked = await privacy_admin.blank_old_payloads(sessions, days)
+        print(f"{blanked} payload(s) older than {days:g} day(s) blanked.")
+        return 0
+
+    return _with_database(work)
 
 
 def _handoff_processor(sessions: async_sessionmaker[AsyncSession]) -> Processor:

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         default=30, gt=0, le=3600,
         validation_alias=AliasChoices("ORDERBOT_TIMER_SWEEP_SECONDS", "timer_sweep_seconds"),
     )
+    # Raw webhook payloads of processed messages are blanked after this many days (rows stay
+    # for deduplication); 0 keeps them forever (bot.privacy_admin).
+    payload_retention_days: float = Field(
+        default=30, ge=0,
+        validation_alias=AliasChoices("ORDERBOT_PAYLOAD_RETENTION_DAYS", "payload_retention_days"),
+    )
     # An approved template (no variables) sent instead of a message that would go out after
     # WhatsApp's 24-hour window closed; unset: such messages are not sent (bot.window).
     reminder_template: str | None = Field(

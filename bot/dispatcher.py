@@ -34,6 +34,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from adapters.db import OutboxItem, utcnow
 from adapters.delivery import DeliveryError, FailureKind, RetryPolicy
 from bot.alerts import OwnerAlert, auth_alert, dead_letter_alert, is_alert_row, owner_number
+from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class OutboxDispatcher:
         poll_interval: float = 1.0,
         scheduler: AsyncIOScheduler | None = None,
         job_id: str = "outbox-dispatcher",
+        metrics: Metrics | None = None,
     ) -> None:
         """`owner` returns shop.owner_whatsapp now (the catalog may be reloaded). A shared
         `scheduler` is started and shut down by its owner; without one the dispatcher has its own.
@@ -73,6 +75,7 @@ class OutboxDispatcher:
         self._again = False
         self._stopping = False
         self._wake: asyncio.TimerHandle | None = None
+        self._metrics = metrics or Metrics()
 
     # --- running ------------------------------------------------------------------------
 
@@ -85,6 +88,12 @@ class OutboxDispatcher:
                                 coalesce=True, next_run_time=datetime.now(UTC))
         if self._owns_scheduler and not self._scheduler.running:
             self._scheduler.start()
+
+    @property
+    def running(self) -> bool:
+        """Started, not stopping, and its poll job still scheduled (GET /readyz)."""
+        return (not self._stopping and self._scheduler.running
+                and self._scheduler.get_job(self._job_id) is not None)
 
     def kick(self) -> None:
         """New rows were committed: deliver them now rather than at the next poll."""
@@ -232,6 +241,7 @@ class OutboxDispatcher:
         if sender is None:
             error = DeliveryError(f"no adapter configured for '{row.kind}'", retryable=False)
         else:
+            started = asyncio.get_running_loop().time()
             try:
                 result = await sender(json.loads(row.payload), row.key)
             except DeliveryError as failure:
@@ -239,6 +249,8 @@ class OutboxDispatcher:
             except Exception as failure:  # an adapter bug: keep the row, retry, and say so
                 log.exception("adapter %s crashed on outbox row %s", row.kind, row.id)
                 error = DeliveryError(f"{type(failure).__name__}: {failure}", retryable=True)
+            self._metrics.delivery_seconds.labels(row.kind).observe(
+                asyncio.get_running_loop().time() - started)
         await self._record(row, result, error)
         return error is None
 
@@ -252,6 +264,7 @@ class OutboxDispatcher:
             stored.claimed_by = stored.claimed_until = None
             if error is None:
                 stored.state, stored.result, stored.sent_at = "sent", result, utcnow()
+                self._metrics.delivered(row.kind, "sent")
                 return
             stored.last_error = str(error)[:1000]
             delay = self._policy.next_delay(error, stored.attempts)
@@ -259,8 +272,10 @@ class OutboxDispatcher:
                 stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
                 log.warning("outbox row %s (%s) failed (%s, attempt %d), retry in %.1f s: %s",
                             row.id, row.kind, error.kind, stored.attempts, delay, error)
+                self._metrics.delivered(row.kind, "retry")
                 return
             stored.state = "dead"
+            self._metrics.delivered(row.kind, "dead")
             log.error("outbox row %s (%s) is a dead letter after %d attempt(s) (%s): %s",
                       row.id, row.kind, stored.attempts, error.kind, error)
             alerted = await self._queue_alert(session, stored, error)

@@ -43,6 +43,7 @@ from bot.conversation import (
     decide,
 )
 from bot.inventory import short_apology
+from bot.metrics import Metrics
 from bot.privacy import mask
 from bot.replies import Reply, TextReply, fit_to_whatsapp, graph_payload, mark_read_payload
 from bot.routing import Routing, split_ticket
@@ -90,6 +91,7 @@ class Processor:
         timers: TimerSettings | None = None,
         template: window.Template | None = None,
         inventory: Inventory | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
@@ -104,6 +106,7 @@ class Processor:
         self._locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self._due: dict[str, float] = {}  # customer -> when their quiet window ends
+        self._metrics = metrics or Metrics()
 
     def kick(self, customer: str) -> None:
         """Process this customer's pending messages once they have been quiet for a moment.
@@ -242,6 +245,11 @@ class Processor:
             session.add(conversation)
             row.state = "done" if row.error is None else "failed"
             row.processed_at = utcnow()
+            received_at, placed = row.received_at, decision.place_order is not None
+        # Counted after the commit: a rolled-back transaction placed nothing.
+        self._metrics.processed(received_at)
+        if placed:
+            self._metrics.orders_confirmed.inc()
         self._on_outbox()
         return held
 

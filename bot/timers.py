@@ -83,18 +83,40 @@ def due_now(state: ConversationState, since: datetime | None, settings: TimerSet
 class TimerSweeper:
     """Runs `sweep` every `interval` seconds (and once at start, for timers due while down)."""
 
-    def __init__(self, sweep: Callable[[], Awaitable[int]], interval: float) -> None:
+    def __init__(self, sweep: Callable[[], Awaitable[int]], interval: float,
+                 housekeeping: Callable[[], Awaitable[int]] | None = None,
+                 housekeeping_interval: float = 3600) -> None:
         self._sweep = sweep
         self._interval = interval
+        # Slow, rare upkeep (payload retention, bot.privacy_admin) on the same scheduler.
+        self._housekeeping = housekeeping
+        self._housekeeping_interval = housekeeping_interval
         self._scheduler = AsyncIOScheduler(timezone=UTC)
         self._running: asyncio.Task[None] | None = None
+        self._upkeeping: asyncio.Task[None] | None = None
 
     def start(self) -> None:
         # max_instances=1 + coalesce: a slow sweep is never overlapped by the next one.
         self._scheduler.add_job(self._run, "interval", seconds=self._interval, max_instances=1,
                                 coalesce=True, next_run_time=datetime.now(UTC),
                                 id="conversation-timers")
+        if self._housekeeping is not None:
+            self._scheduler.add_job(self._upkeep, "interval", seconds=self._housekeeping_interval,
+                                    max_instances=1, coalesce=True,
+                                    next_run_time=datetime.now(UTC), id="housekeeping")
         self._scheduler.start()
+
+    async def _upkeep(self) -> None:
+        assert self._housekeeping is not None
+        self._upkeeping = asyncio.current_task()
+        try:
+            done = await self._housekeeping()
+            if done:
+                log.info("housekeeping: %d stored payload(s) past retention blanked", done)
+        except Exception:
+            log.exception("housekeeping failed; the next run retries")
+        finally:
+            self._upkeeping = None
 
     async def _run(self) -> None:
         self._running = asyncio.current_task()
@@ -110,6 +132,7 @@ class TimerSweeper:
     async def stop(self) -> None:
         """Stop scheduling and let a sweep in progress finish its transaction."""
         self._scheduler.shutdown(wait=False)
-        running = self._running
-        if running is not None and not running.done():
-            await asyncio.gather(running, return_exceptions=True)
+        running = [task for task in (self._running, self._upkeeping)
+                   if task is not None and not task.done()]
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)

@@ -13,6 +13,7 @@ import logging
 from aiohttp import web
 
 from adapters import inbox
+from bot.metrics import METRICS_KEY
 from bot.security import signature_matches, verify_token_matches
 from bot.state import APP_STATE
 from bot.whatsapp_payloads import PayloadError, parse_notification, read_json
@@ -57,6 +58,7 @@ async def receive_notification(request: web.Request) -> web.Response:
     duplicates = len(notification.messages) - len(fresh)
     if duplicates:
         log.info("ignored %d duplicate message(s)", duplicates)
+    request.app[METRICS_KEY].received((message.type for message in fresh), duplicates)
     for customer in dict.fromkeys(message.customer for message in fresh):
         state.processor.kick(customer)
     return web.json_response({"received": len(fresh), "duplicates": duplicates})
