@@ -7,8 +7,6 @@ ORDERBOT_TEST_POSTGRES_URL to point elsewhere.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -26,26 +24,15 @@ from tests.e2e.test_inventory import (
     settle,
     units,
 )
+from tests.postgres import fresh_database, with_driver
 
 pytestmark = pytest.mark.postgres
-psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests skipped: psycopg not installed")
-
-ADMIN_URL = os.environ.get("ORDERBOT_TEST_POSTGRES_URL",
-                           "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
 def stock_database() -> Iterator[str]:
-    name = f"orderbot_stock_{uuid.uuid4().hex[:12]}"
-    try:
-        with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL tests skipped: no server at {ADMIN_URL} ({error})")
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database("orderbot_stock") as url:
+        yield with_driver(url)
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ with SELECT … FOR UPDATE SKIP LOCKED, on SQLite with a conditional UPDATE; bot
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import random
 from collections import Counter
@@ -22,7 +21,7 @@ from sqlmodel import col, select
 from adapters.db import OutboxItem, create_tables, make_engine, session_factory
 from adapters.delivery import DeliveryError, RetryPolicy
 from bot.dispatcher import OutboxDispatcher, Sender
-from tests.e2e.test_postgres import ADMIN_URL, psycopg
+from tests.postgres import fresh_database, psycopg
 
 LANES = 20
 ROWS = 200
@@ -36,28 +35,12 @@ class Delivery:
     seq: int
 
 
-@contextlib.contextmanager
-def fresh_postgres() -> Iterator[str]:
-    """A new, empty PostgreSQL database (dropped afterwards); skips when there is no server."""
-    name = f"orderbot_workers_{random.getrandbits(48):012x}"
-    try:
-        with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL tests skipped: no server at {ADMIN_URL} ({error})")
-    try:
-        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'workers.db'}"
         return
-    with fresh_postgres() as url:
+    with fresh_database("orderbot_workers") as url:
         yield url
 
 
@@ -124,7 +107,7 @@ async def test_two_dispatchers_deliver_every_row_once_and_each_lane_in_order(
 
 @pytest.mark.postgres
 async def test_on_postgres_a_row_another_worker_holds_is_skipped_not_waited_for() -> None:
-    with fresh_postgres() as url:
+    with fresh_database("orderbot_workers") as url:
         engine = make_engine(url)
         try:
             await create_tables(engine)

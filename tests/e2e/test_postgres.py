@@ -6,8 +6,6 @@ Skips, saying why, when it is not reachable; set ORDERBOT_TEST_POSTGRES_URL to p
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -20,26 +18,15 @@ from bot.config import Settings
 from tests.conftest import ClientFactory, Kitchen, post_signed, wait_for
 from tests.e2e.test_order_flow import confirm_for_pickup, last_body, say
 from tests.paths import whatsapp_fixture
+from tests.postgres import fresh_database, with_driver
 
 pytestmark = pytest.mark.postgres
-psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests skipped: psycopg not installed")
-
-ADMIN_URL = os.environ.get("ORDERBOT_TEST_POSTGRES_URL",
-                           "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
-    name = f"orderbot_test_{uuid.uuid4().hex[:12]}"
-    try:
-        with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    except psycopg.OperationalError as error:
-        pytest.skip(f"PostgreSQL tests skipped: no server at {ADMIN_URL} ({error})")
-    base = ADMIN_URL.rsplit("/", 1)[0]
-    yield f"{base.replace('postgresql://', 'postgresql+psycopg://', 1)}/{name}"
-    with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with fresh_database() as url:
+        yield with_driver(url)
 
 
 @pytest.fixture

@@ -1,0 +1,40 @@
+"""A fresh PostgreSQL database per test, on the machine's server (127.0.0.1:5432, trust auth).
+
+Tests that use it skip, saying why, when no server answers; set ORDERBOT_TEST_POSTGRES_URL to
+point elsewhere.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+psycopg = pytest.importorskip("psycopg", reason="PostgreSQL tests skipped: psycopg not installed")
+
+ADMIN_URL = os.environ.get("ORDERBOT_TEST_POSTGRES_URL",
+                           "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def fresh_database(prefix: str = "orderbot_test") -> Iterator[str]:
+    """Yields the plain postgresql:// URL of a new, empty database, dropped afterwards."""
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    try:
+        with psycopg.connect(ADMIN_URL, autocommit=True, connect_timeout=3) as admin:
+            admin.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.OperationalError as error:
+        pytest.skip(f"PostgreSQL tests skipped: no server at {ADMIN_URL} ({error})")
+    try:
+        yield f"{ADMIN_URL.rsplit('/', 1)[0]}/{name}"
+    finally:
+        with psycopg.connect(ADMIN_URL, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def with_driver(url: str) -> str:
+    """The SQLAlchemy URL orderbot is configured with (psycopg 3 driver)."""
+    return url.replace("postgresql://", "postgresql+psycopg://", 1)
