@@ -47,7 +47,8 @@ RECIPIENT_TYPES: Final = frozenset({"individual", "group"})
 
 # ASCII digits only: str.isdigit()/\d would accept Arabic-Indic or full-width digits.
 _PHONE_RE: Final = re.compile(rf"\+?[0-9]{{{MIN_PHONE_DIGITS},{MAX_PHONE_DIGITS}}}")
-_BSUID_RE: Final = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]{1,128}")
+# A business-scoped user id (username-only customers, 2026): country code, '.', alphanumerics.
+BSUID_RE: Final = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]{1,128}")
 
 Problems = list[str]
 _Checker = Callable[[Problems, Any, str], None]
@@ -86,7 +87,7 @@ def _check_send(problems: Problems, payload: dict[str, Any]) -> None:
             f" leading '+', got {to!r}"
         )
     if recipient is not None and (not isinstance(recipient, str)
-                                  or not _BSUID_RE.fullmatch(recipient)):
+                                  or not BSUID_RE.fullmatch(recipient)):
         problems.append(f"recipient: must be a business-scoped user id like "
                         f"'US.1000000000000000001', got {recipient!r}")
     recipient_type = payload.get("recipient_type", "individual")

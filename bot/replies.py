@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
+
+from adapters.whatsapp_limits import BSUID_RE
 
 
 @dataclass(frozen=True)
@@ -78,14 +79,10 @@ def is_prompt(reply: Reply) -> bool:
     return isinstance(reply, ButtonsReply | ListReply)
 
 
-# A business-scoped user id (username-only customers, 2026): country code, '.', alphanumerics.
-BSUID = re.compile(r"[A-Z]{2}\.[A-Za-z0-9]{1,128}")
-
-
 def addressed_to(to: str) -> dict[str, str]:
     """`to` with the '+' Meta asks for (without it Meta guesses the country), or `recipient`
     for a customer known only by their business-scoped user id."""
-    if BSUID.fullmatch(to):
+    if BSUID_RE.fullmatch(to):
         return {"recipient": to}
     return {"to": to if to.startswith("+") else f"+{to}"}
 
