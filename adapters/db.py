@@ -101,6 +101,9 @@ class OrderRow(SQLModel, table=True):
     status: str = Field(default="new", max_length=16)
     created_at: datetime = Field(default_factory=utcnow)
     status_at: datetime | None = None  # when the status last changed
+    # A person took over the chat (handoff) while this order was being taken: the owner report
+    # counts orders completed with no human help. None on rows from before it was recorded.
+    assisted: bool | None = None
 
 
 class DisplayTicket(SQLModel, table=True):
@@ -139,6 +142,9 @@ class OutboxItem(SQLModel, table=True):
     result: str | None = None  # e.g. the wamid WhatsApp gave the message
     created_at: datetime = Field(default_factory=utcnow)
     sent_at: datetime | None = None
+    # The inbound message's correlation id (bot.logs), so a delivery's log lines can be
+    # joined to the webhook and processing lines that caused it.
+    correlation_id: str | None = Field(default=None, max_length=32)
 
 
 class StockRow(SQLModel, table=True):
