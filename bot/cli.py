@@ -172,9 +172,13 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(_args: argparse.Namespace) -> int:
-    from bot.demo import run_demo
+    from bot.demo import PortTaken, run_demo
 
-    asyncio.run(run_demo())
+    try:
+        asyncio.run(run_demo())
+    except PortTaken as error:
+        print(f"orderbot demo: {error}", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 
 from aiohttp import web
 
@@ -26,8 +27,16 @@ DEMO_VERIFY_TOKEN = "demo-verify-token"
 DEMO_ACCESS_TOKEN = "demo-access-token"
 DEMO_PHONE_NUMBER_ID = "100000000000001"
 DEMO_KITCHEN_SECRET = "demo-kitchen-secret"
-EMULATOR_PORT = 8081
-KITCHEN_PORT = 8082
+
+
+def _port(variable: str, default: int) -> int:
+    """The demo's helper ports can be moved when something else already uses them."""
+    value = os.environ.get(variable, "").strip()
+    return int(value) if value.isdigit() else default
+
+
+EMULATOR_PORT = _port("ORDERBOT_DEMO_EMULATOR_PORT", 8081)
+KITCHEN_PORT = _port("ORDERBOT_DEMO_KITCHEN_PORT", 8082)
 DEMO_DISPLAY_TOKEN = "demo-kitchen"  # a local try-out only; a real shop sets a long random one
 
 
@@ -67,18 +76,45 @@ def kitchen_printer_app(secret: str) -> web.Application:
     return app
 
 
+class PortTaken(Exception):
+    """A port the demo needs is in use; the message says which and how to move it."""
+
+
+async def _start_site(runner: web.AppRunner, host: str, port: int, what: str,
+                      variable: str) -> None:
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as error:
+        await runner.cleanup()
+        raise PortTaken(f"cannot start the {what} on {host}:{port} ({error.strerror}). "
+                        f"Stop whatever uses that port, or set {variable} to another port."
+                        ) from error
+
+
 async def run_demo() -> None:
     # Keep the window readable: tickets and warnings, not one line per HTTP request.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     settings = demo_settings()
-    emulator = await run_emulator("127.0.0.1", EMULATOR_PORT, DEMO_ACCESS_TOKEN,
-                                  DEMO_PHONE_NUMBER_ID)
+    try:
+        emulator = await run_emulator("127.0.0.1", EMULATOR_PORT, DEMO_ACCESS_TOKEN,
+                                      DEMO_PHONE_NUMBER_ID)
+    except OSError as error:
+        raise PortTaken(f"cannot start the WhatsApp emulator on 127.0.0.1:{EMULATOR_PORT} "
+                        f"({error.strerror}). Stop whatever uses that port, or set "
+                        "ORDERBOT_DEMO_EMULATOR_PORT to another port.") from error
     printer = web.AppRunner(kitchen_printer_app(DEMO_KITCHEN_SECRET))
     await printer.setup()
-    await web.TCPSite(printer, "127.0.0.1", KITCHEN_PORT).start()
-    server = web.AppRunner(create_app(settings))
-    await server.setup()
-    await web.TCPSite(server, settings.host, settings.port).start()
+    try:
+        await _start_site(printer, "127.0.0.1", KITCHEN_PORT, "kitchen printer",
+                          "ORDERBOT_DEMO_KITCHEN_PORT")
+        server = web.AppRunner(create_app(settings))
+        await server.setup()
+        await _start_site(server, settings.host, settings.port, "webhook server",
+                          "ORDERBOT_PORT")
+    except BaseException:
+        await printer.cleanup()
+        await emulator.cleanup()
+        raise
     print(f"""
 orderbot demo is running.
   shop catalog:      {settings.catalog_path}
