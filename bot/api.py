@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -40,12 +41,16 @@ from bot.order_status import (
     transition,
 )
 from bot.replies import TextReply
-from bot.security import signature_matches
+from bot.security import signature_matches, timestamp_is_fresh, timestamped_body
 from catalog.catalog import Catalog
 
 log = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Orderbot-Signature"
+TIMESTAMP_HEADER = "X-Orderbot-Timestamp"
+# A timestamped callback older (or newer) than this is refused: a recorded request cannot be
+# replayed later, e.g. to move a finished order back to "ready".
+CALLBACK_MAX_AGE_SECONDS = 300.0
 
 
 class UnknownOrder(LookupError):
@@ -191,10 +196,16 @@ def _error(status: int, message: str, **extra: object) -> web.Response:
     return web.json_response({"error": message, **extra}, status=status)
 
 
-def status_callback(service: OrderStatusService, secret: Callable[[], str]
+def status_callback(service: OrderStatusService, secret: Callable[[], str],
+                    now: Callable[[], float] = time.time,
                     ) -> Callable[[web.Request], Awaitable[web.Response]]:
     """`POST /api/orders/{number}/status` with {"status": "ready"} (or {"status": "cancelled",
-    "reason": "…"}), signed like our tickets."""
+    "reason": "…"}), signed like our tickets.
+
+    With an `X-Orderbot-Timestamp: <unix seconds>` header the signature covers
+    "<timestamp>." + body and the request must be fresh (CALLBACK_MAX_AGE_SECONDS), which stops
+    replays; without it the body-only signature of earlier versions is still accepted.
+    """
 
     async def handle(request: web.Request) -> web.Response:
         body = await request.read()
@@ -205,7 +216,15 @@ def status_callback(service: OrderStatusService, secret: Callable[[], str]
         if not key:
             return _error(403, "status callbacks are off: ORDERBOT_KITCHEN_WEBHOOK_SECRET is "
                                "not set")
-        if not signature_matches(body, header, key):
+        timestamp = request.headers.get(TIMESTAMP_HEADER)
+        if timestamp is not None:
+            if not timestamp_is_fresh(timestamp.strip(), now(), CALLBACK_MAX_AGE_SECONDS):
+                return _error(403, f"{TIMESTAMP_HEADER} must be the current unix time in "
+                                   "seconds (requests older than 5 minutes are refused)")
+            signed = timestamped_body(timestamp.strip(), body)
+        else:
+            signed = body
+        if not signature_matches(signed, header, key):
             return _error(403, "bad signature")
         try:
             number = int(request.match_info["number"].lstrip("#"))

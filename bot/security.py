@@ -22,6 +22,19 @@ def signature_matches(body: bytes, header: str | None, secret: str) -> bool:
     return hmac.compare_digest(expected.encode(), header.strip().lower().encode())
 
 
+def timestamped_body(timestamp: str, body: bytes) -> bytes:
+    """What a timestamped signature covers: '<unix seconds>.' + body (as Stripe does), so an
+    old request cannot be replayed with a fresh timestamp."""
+    return timestamp.encode() + b"." + body
+
+
+def timestamp_is_fresh(timestamp: str, now: float, max_age: float) -> bool:
+    """A unix-seconds header within `max_age` of now, either way (clocks drift a little)."""
+    if not timestamp.isascii() or not timestamp.isdigit() or len(timestamp) > 12:
+        return False
+    return abs(now - int(timestamp)) <= max_age
+
+
 def verify_token_matches(given: str | None, expected: str) -> bool:
     """Meta's GET handshake token, compared in constant time."""
     if not given or not expected:

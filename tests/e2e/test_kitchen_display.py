@@ -353,6 +353,38 @@ async def test_a_kitchen_system_marks_an_order_ready(kbot: Client, emulated: Emu
     assert (await callback(kbot, 1001, not_json, sign(not_json, KITCHEN_SECRET))).status == 400
 
 
+async def test_a_timestamped_callback_cannot_be_replayed_later(
+    kbot: Client, emulated: EmulatorState
+) -> None:
+    await place_pickup_order(kbot, emulated)
+    await wait_for_ticket(kbot, 1001)
+
+    async def timestamped(body: bytes, at: int, signed_at: int | None = None) -> ClientResponse:
+        stamp = str(signed_at if signed_at is not None else at)
+        return await kbot.post("/api/orders/1001/status", data=body, headers={
+            "Content-Type": "application/json", "X-Orderbot-Timestamp": str(at),
+            "X-Orderbot-Signature": sign(stamp.encode() + b"." + body, KITCHEN_SECRET)})
+
+    now = int(datetime.now(UTC).timestamp())
+    body = b'{"status": "preparing"}'
+    assert (await timestamped(body, now)).status == 200
+    # A recording of a request from ten minutes ago is refused, whatever it says.
+    stale = await timestamped(b'{"status": "ready"}', now - 600)
+    assert stale.status == 403
+    assert "X-Orderbot-Timestamp" in (await stale.json())["error"]
+    # Changing the timestamp of a recorded request breaks its signature.
+    assert (await timestamped(b'{"status": "ready"}', now, signed_at=now - 600)).status == 403
+    # A body-only signature does not cover a timestamp header that was added.
+    plain = b'{"status": "ready"}'
+    assert (await kbot.post("/api/orders/1001/status", data=plain, headers={
+        "Content-Type": "application/json", "X-Orderbot-Timestamp": str(now),
+        "X-Orderbot-Signature": sign(plain, KITCHEN_SECRET)})).status == 403
+    assert (await timestamped(b'{"status": "ready"}', int(1e15))).status == 403
+    await kbot.app[APP_STATE].dispatcher.wait_quiet()
+    assert ready_messages(emulated) == []
+    assert [t["status"] for t in await open_tickets(kbot)] == ["preparing"]
+
+
 async def test_without_a_secret_the_callback_is_refused(
     aiohttp_client: ClientFactory, settings: Settings
 ) -> None:
