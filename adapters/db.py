@@ -8,11 +8,13 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, UniqueConstraint, event, inspect, text
+from sqlalchemy import Index, UniqueConstraint, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from adapters import migrations
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +37,8 @@ class InboundMessage(SQLModel, table=True):
     sent_at: int = Field(default=0)  # the message's own timestamp (epoch seconds)
     payload: str  # the message object plus the sender's profile name, as JSON
     received_at: datetime = Field(default_factory=utcnow)
-    state: str = Field(default="pending", index=True, max_length=16)  # pending | done | failed
+    # pending | done | failed | limited (over the sender's rate limit: stored, never processed)
+    state: str = Field(default="pending", index=True, max_length=16)
     processed_at: datetime | None = None
     error: str | None = None
 
@@ -125,6 +128,9 @@ class OutboxItem(SQLModel, table=True):
     """Work to deliver after a commit: a WhatsApp message or a kitchen ticket."""
 
     __tablename__ = "outbox"
+    # The dispatcher's walk from one pending lane to the next and to each lane's oldest row
+    # (bot.dispatcher._lane_heads): one index seek per lane, however many rows wait.
+    __table_args__ = (Index("ix_outbox_state_lane_id", "state", "lane", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=32, index=True)  # whatsapp | kitchen
@@ -204,33 +210,12 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-async def create_tables(engine: AsyncEngine) -> None:
+async def create_tables(engine: AsyncEngine, *, migrate: bool = True) -> None:
+    """Make the schema current: upgrade to the newest migration (adapters.migrations), adopting
+    a database from before migrations. With migrate=False (ORDERBOT_AUTO_MIGRATE=false) only
+    check, raising SchemaError when the database is behind."""
     async with engine.begin() as connection:
-        await connection.run_sync(SQLModel.metadata.create_all)
-        await connection.run_sync(_add_missing_columns)
-
-
-def _add_missing_columns(connection: Connection) -> None:
-    """Give tables made by an older version the nullable columns added since (rows get NULL).
-
-    create_all only creates missing tables; without this an existing orderbot.db would fail
-    on the first query that names a new column.
-    """
-    inspector = inspect(connection)
-    for table in SQLModel.metadata.sorted_tables:
-        present = {column["name"] for column in inspector.get_columns(table.name)}
-        for column in table.columns:
-            if column.name in present:
-                continue
-            if not column.nullable:
-                log.warning("table %s has no column %s and it cannot be added automatically",
-                            table.name, column.name)
-                continue
-            kind = column.type.compile(dialect=connection.dialect)
-            connection.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} {kind}"))
-            for index in table.indexes:
-                if column.name in index.columns:
-                    index.create(connection, checkfirst=True)
+        await connection.run_sync(migrations.upgrade if migrate else migrations.check)
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -10,6 +10,7 @@ for the row lock, then finds the condition false).
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,9 @@ if TYPE_CHECKING:  # the cart module pulls in the parser: too slow for `orderbot
     from bot.cart import PricedCart
 
 SHEET_LANE = "sheet"
+# With nothing counted, how long an empty stock table is trusted before it is read again: a
+# count set by hand in another process (`orderbot stock set`) shows within this.
+EMPTY_RECHECK_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -58,18 +62,27 @@ class Inventory:
 
     def __init__(self, *, sheet: bool = False) -> None:
         self.sheet = sheet
+        self._found_empty_at: float | None = None  # time.monotonic() of the last empty read
 
     async def counts(self, session: AsyncSession, catalog: Catalog) -> dict[str, int]:
         """product id -> units left, for Context.stock. One small query: only counted
         products have rows (a few hundred at most in a large shop).
 
+        No query at all when the catalog counts nothing and the table was empty a moment ago
+        (most shops count nothing): the reservation at confirmation reads the table anyway.
+
         Without autoflush: flushing the conversation's pending changes here would take
         SQLite's write lock for the whole decision; the reservation is what must be exclusive.
         """
+        if (self._found_empty_at is not None
+                and time.monotonic() - self._found_empty_at < EMPTY_RECHECK_SECONDS
+                and not any(product.stock is not None for product in catalog.products)):
+            return {}
         with session.no_autoflush:
-            rows = await session.exec(select(StockRow.product, StockRow.variant,
-                                             StockRow.units))
-            return rules.live_counts(rows, catalog)
+            rows = list(await session.exec(select(StockRow.product, StockRow.variant,
+                                                  StockRow.units)))
+        self._found_empty_at = None if rows else time.monotonic()
+        return rules.live_counts(rows, catalog)
 
     async def reserve(self, session: AsyncSession, order_ref: str, priced: PricedCart,
                       catalog: Catalog) -> Reservation:
@@ -138,6 +151,7 @@ class Inventory:
     async def set_units(self, session: AsyncSession, key: StockKey, units: int,
                         catalog: Catalog) -> int | None:
         """Set a count by hand (a restock); returns the count before (None: not counted)."""
+        self._found_empty_at = None
         before = await _units(session, key)
         flag = rules.after_restock(units, _low_at(catalog, key))
         result = await session.exec(
@@ -174,6 +188,7 @@ class Inventory:
     async def sync(self, sessions: async_sessionmaker[AsyncSession],
                    catalog: Catalog) -> list[rules.SyncStep]:
         """Make the table follow the catalog's `stock:` numbers (rule: bot.inventory)."""
+        self._found_empty_at = None
         async with sessions() as session, session.begin():
             rows = {(row.product, row.variant): rules.Counted(row.units, row.seeded)
                     for row in await session.exec(select(StockRow))}
@@ -185,7 +200,10 @@ class Inventory:
                     await session.exec(delete(StockRow).where(*_is(step.key)))
                 elif step.kind == "reset":
                     await session.exec(
-                        update(StockRow).where(*_is(step.key))
+                        # Another process may have applied this same edit already (and sold
+                        # since): only a row still seeded from the old number is reset.
+                        update(StockRow).where(
+                            *_is(step.key), col(StockRow.seeded).is_distinct_from(step.units))
                         .values(units=step.units, seeded=step.units, low_alerted=flag,
                                 updated_at=utcnow()))
                 else:  # another process may seed at the same moment: the first insert wins

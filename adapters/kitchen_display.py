@@ -7,6 +7,11 @@ commit and a browser, the page shows exactly the ticket document every adapter g
 prices as ordered, even after a menu edit), and after a restart each page that reconnects gets
 every open ticket again from the table. Statuses live on the order row (bot.order_status).
 
+Several server processes (`orderbot serve --workers N`, or machines behind a proxy): a page is
+connected to one of them, but a ticket or status change may happen in another. On PostgreSQL
+each hub also announces its changes with NOTIFY and LISTENs for the others' (one connection per
+process), so every page shows every change at once; SQLite stays within the process.
+
 Access: ORDERBOT_KITCHEN_DISPLAY_TOKEN. `/kitchen?token=…` sets an HttpOnly, SameSite=Strict
 cookie (a value derived from the token, not the token) and redirects to plain `/kitchen`, so the
 token does not stay in the address bar or a Referer; scripts may send `Authorization: Bearer
@@ -23,13 +28,15 @@ import hmac
 import json
 import logging
 import re
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel import col, or_, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -44,6 +51,8 @@ COOKIE = "orderbot_kitchen"
 CSRF_HEADER = "X-Kitchen-CSRF"
 HEARTBEAT_SECONDS = 15.0  # also how soon a closed tab is noticed and forgotten
 QUEUE_LIMIT = 200  # events a slow tab may lag behind before it is made to reconnect
+NOTIFY_CHANNEL = "orderbot_kitchen"  # PostgreSQL: "<hub origin>:<order number>" per change
+RELISTEN_MAX_SECONDS = 30.0
 DONE_SHOWN_FOR = timedelta(minutes=30)  # done tickets stay (small) on screen, to undo a mis-tap
 # Finished orders listed in the "recent" section: done (undoable) and cancelled (final, but the
 # kitchen should see where a ticket went rather than have it vanish).
@@ -135,6 +144,12 @@ class DisplayHub:
         self._sessions = sessions
         self._queues: set[asyncio.Queue[str | None]] = set()
         self._closed = False
+        bind = sessions.kw.get("bind")
+        self._engine: AsyncEngine | None = (
+            bind if isinstance(bind, AsyncEngine) and bind.dialect.name == "postgresql" else None)
+        self._origin = uuid.uuid4().hex[:12]  # so a process skips its own notices
+        self._listener: asyncio.Task[None] | None = None
+        self._listening = asyncio.Event()
 
     @property
     def listeners(self) -> int:
@@ -164,6 +179,67 @@ class DisplayHub:
     async def publish(self, number: int) -> None:
         """Send one ticket's current state to every open page (an order not shown: nothing)."""
         view = await self.ticket(number)
+        if view is not None:
+            self.broadcast("ticket", view)
+            await self._notify_others(number)
+
+    async def _notify_others(self, number: int) -> None:
+        if self._engine is None:
+            return
+        try:
+            async with self._engine.begin() as connection:
+                await connection.execute(text("SELECT pg_notify(:channel, :payload)"),
+                                         {"channel": NOTIFY_CHANNEL,
+                                          "payload": f"{self._origin}:{number}"})
+        except Exception as error:  # the change itself is committed; only other screens lag
+            log.warning("kitchen screens on other processes not told of order %s (%s); they "
+                        "catch up when they reconnect", number, type(error).__name__)
+
+    async def start_listening(self, _app: web.Application | None = None) -> None:
+        """PostgreSQL: show other processes' changes too (see the module docstring)."""
+        if self._engine is not None and self._listener is None:
+            self._listener = asyncio.create_task(self._listen(), name="kitchen-listen")
+            # Serving before LISTEN holds would miss the first changes; a database slow to
+            # answer only delays them (the listener keeps trying).
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._listening.wait(), timeout=5.0)
+
+    async def stop_listening(self, _app: web.Application | None = None) -> None:
+        if self._listener is not None:
+            self._listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._listener
+            self._listener = None
+
+    async def _listen(self) -> None:
+        import psycopg  # noqa: PLC0415  (PostgreSQL only: the optional dependency)
+
+        assert self._engine is not None
+        url = self._engine.url.set(drivername="postgresql").render_as_string(
+            hide_password=False)
+        delay, lost = 1.0, False
+        while True:
+            try:
+                async with await psycopg.AsyncConnection.connect(url, autocommit=True) as link:
+                    await link.execute(f"LISTEN {NOTIFY_CHANNEL}")
+                    if lost:  # changes may have been missed meanwhile: every page starts over
+                        self.broadcast("snapshot", {"tickets": await self.tickets()})
+                    delay, lost = 1.0, False
+                    self._listening.set()
+                    async for notice in link.notifies():
+                        await self._from_other(notice.payload)
+            except Exception as error:
+                lost = True
+                log.warning("kitchen screens: no change notices from other processes (%s); "
+                            "trying again in %.0f s", type(error).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RELISTEN_MAX_SECONDS)
+
+    async def _from_other(self, payload: str) -> None:
+        origin, _, number = payload.partition(":")
+        if origin == self._origin or not number.isdigit():
+            return
+        view = await self.ticket(int(number))
         if view is not None:
             self.broadcast("ticket", view)
 
@@ -225,7 +301,9 @@ HUB_KEY: web.AppKey[DisplayHub] = web.AppKey("orderbot_display_hub", DisplayHub)
 def hub_for(app: web.Application, sessions: async_sessionmaker[AsyncSession]) -> DisplayHub:
     """The app's one hub, shared by the adapter (which fills it) and the page (which reads it)."""
     if HUB_KEY not in app:
-        app[HUB_KEY] = DisplayHub(sessions)
+        hub = app[HUB_KEY] = DisplayHub(sessions)
+        app.on_startup.append(hub.start_listening)
+        app.on_cleanup.append(hub.stop_listening)
     return app[HUB_KEY]
 
 

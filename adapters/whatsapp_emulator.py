@@ -2,6 +2,10 @@
 
 Lets a shop owner try the bot without a Meta account, and tests drive the real client against
 documented limits rather than a permissive mock. Localhost only: `/_emulator/` has no auth.
+
+Faults: `/_emulator/fail` queues the next N failures exactly (tests); `/_emulator/chaos` makes
+any send fail or stall at random, from a seed (bench/chaos.py). A stalled send is still
+accepted when the stall ends, as Meta may accept a message whose answer the client never saw.
 """
 
 from __future__ import annotations
@@ -12,14 +16,17 @@ import hmac
 import json
 import logging
 import math
+import random
 import secrets
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, TypedDict
 
 from aiohttp import web
 
 from adapters.whatsapp_limits import validate_outbound
+from bot.privacy import mask
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +50,11 @@ _ERROR_TITLES: Final = {
     131057: "Account in maintenance mode",
     133010: "Phone number not registered",
 }
+# The HTTP status Graph answers each chaos code with; codes 500-599 are bare HTTP errors (a
+# proxy or load balancer answering, no Graph envelope).
+_CHAOS_HTTP_STATUS: Final = {1: 500, 2: 503, 4: 400, 130429: 429, 131000: 500, 131016: 503,
+                             131056: 400, 131057: 503}
+MAX_STALL_SECONDS: Final = 120.0
 _UNSUPPORTED_POST: Final = (
     "Unsupported post request. Object with ID '{}' does not exist, cannot be loaded due to missing"
     " permissions, or does not support this operation. Please read the Graph API documentation"
@@ -80,6 +92,44 @@ class FailureRule:
     details: str
 
 
+@dataclass
+class ChaosRule:
+    """Every send fails with probability `fail_rate` (a code drawn from `codes`) or else stalls
+    `stall_seconds` with probability `stall_rate`; draws come from a generator seeded with
+    `seed`, so a run's sequence of faults is repeatable for a given order of requests."""
+
+    fail_rate: float
+    stall_rate: float
+    stall_seconds: float
+    codes: tuple[int, ...]
+    seed: int
+    rng: random.Random = field(init=False, repr=False)
+    failed: Counter[int] = field(default_factory=Counter)  # injected failures by code
+    stalled: int = 0
+    stalled_ids: list[str] = field(default_factory=list)  # messages accepted after a stall
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+
+    def draw(self) -> int | float | None:
+        """A code to fail with, a number of seconds to stall (float), or None: no fault."""
+        roll = self.rng.random()
+        if roll < self.fail_rate:
+            code = self.rng.choice(self.codes)
+            self.failed[code] += 1
+            return code
+        if roll < self.fail_rate + self.stall_rate:
+            self.stalled += 1
+            return float(self.stall_seconds)
+        return None
+
+    def report(self) -> dict[str, Any]:
+        return {"fail_rate": self.fail_rate, "stall_rate": self.stall_rate,
+                "stall_seconds": self.stall_seconds, "codes": list(self.codes),
+                "seed": self.seed, "failed": {str(k): v for k, v in self.failed.items()},
+                "stalled": self.stalled, "stalled_ids": list(self.stalled_ids)}
+
+
 @dataclass(frozen=True)
 class EmulatorConfig:
     """What the emulator insists on; None disables the check."""
@@ -94,6 +144,8 @@ class EmulatorState:
     def __init__(self) -> None:
         self.reads: list[ReadReceipt] = []
         self.failures: list[FailureRule] = []
+        self.chaos: ChaosRule | None = None
+        self.stalling: set[asyncio.Future[web.Response]] = set()  # sends held by chaos
         # Every hit on /messages, accepted or not: proves whether a request reached us at all.
         self.request_count = 0
         self._messages: dict[str, list[LogEntry]] = {}
@@ -173,10 +225,12 @@ class EmulatorState:
             self._changed.notify_all()
 
     def reset(self) -> None:
-        """Forget messages, reads and failure rules. seq keeps counting so pollers stay valid."""
+        """Forget messages, reads and failure and chaos rules. seq keeps counting so pollers
+        stay valid."""
         self._messages.clear()
         self.reads.clear()
         self.failures.clear()
+        self.chaos = None
         self.request_count = 0
 
 
@@ -195,6 +249,8 @@ def create_emulator_app(
     app.router.add_get("/_emulator/messages", _handle_list_messages)
     app.router.add_get("/_emulator/reads", _handle_list_reads)
     app.router.add_post("/_emulator/fail", _handle_fail)
+    app.router.add_post("/_emulator/chaos", _handle_chaos)
+    app.router.add_get("/_emulator/chaos", _handle_chaos_report)
     app.router.add_post("/_emulator/reset", _handle_reset)
     app.on_shutdown.append(_wake_pollers)
     return app
@@ -230,6 +286,30 @@ async def _handle_messages(request: web.Request) -> web.Response:
     if problems:
         log.warning("emulator: rejected invalid payload: %s", problems)
         return _graph_error(400, 100, "(#100) Invalid parameter", "; ".join(problems))
+    if state.chaos is not None:
+        fault = state.chaos.draw()
+        if isinstance(fault, int):
+            log.info("emulator: chaos failure %s", fault)
+            return _chaos_error(fault)
+        if fault is not None:
+            # Shielded: the message is accepted when the stall ends even if the client gave up
+            # meanwhile (and its server cancels the handler), as Meta may accept a message
+            # whose answer never reached the sender.
+            stalled = asyncio.ensure_future(_accept_after(state, payload, fault))
+            state.stalling.add(stalled)
+            stalled.add_done_callback(state.stalling.discard)
+            return await asyncio.shield(stalled)
+    return await _accept(state, payload)
+
+
+async def _accept_after(state: EmulatorState, payload: dict[str, Any], stall: float
+                        ) -> web.Response:
+    await asyncio.sleep(stall)
+    return await _accept(state, payload, stalled=True)
+
+
+async def _accept(state: EmulatorState, payload: dict[str, Any], *, stalled: bool = False
+                  ) -> web.Response:
     if "status" in payload:
         state.record_read(payload)
         return web.json_response({"success": True})
@@ -239,10 +319,13 @@ async def _handle_messages(request: web.Request) -> web.Response:
     wa_id = str(payload["recipient"] if by_user_id else payload["to"]).lstrip("+")
     rule = state.take_failure(wa_id)
     if rule is not None:
-        log.info("emulator: injected failure %s for %s", rule.code, wa_id)
+        log.info("emulator: injected failure %s for %s", rule.code, mask(wa_id))
         return _graph_error(rule.http_status, rule.code, rule.message, rule.details)
     entry = await state.record_message(wa_id, payload)
-    log.info("emulator: accepted %s message #%d to %s", payload["type"], entry["seq"], wa_id)
+    if stalled and state.chaos is not None:
+        state.chaos.stalled_ids.append(entry["id"])
+    log.info("emulator: accepted %s message #%d to %s", payload["type"], entry["seq"],
+             mask(wa_id))
     return web.json_response(
         {
             "messaging_product": "whatsapp",
@@ -279,9 +362,28 @@ async def _handle_fail(request: web.Request) -> web.Response:
         return _control_error(str(exc))
     request.app[EMULATOR_STATE].failures.append(rule)
     log.info(
-        "emulator: next %d send(s) to %s fail with %d", rule.times, rule.to or "anyone", rule.code
+        "emulator: next %d send(s) to %s fail with %d", rule.times,
+        mask(rule.to) if rule.to else "anyone", rule.code
     )
     return web.json_response({"queued": len(request.app[EMULATOR_STATE].failures)})
+
+
+async def _handle_chaos(request: web.Request) -> web.Response:
+    """Replace the chaos rule; zero rates (or an empty body) turn chaos off."""
+    try:
+        rule = _parse_chaos(json.loads(await request.text() or "{}"))
+    except ValueError as exc:
+        return _control_error(str(exc))
+    state = request.app[EMULATOR_STATE]
+    state.chaos = rule if rule.fail_rate or rule.stall_rate else None
+    log.info("emulator: chaos %s", "off" if state.chaos is None else rule)
+    return web.json_response({"chaos": rule.report() if state.chaos else None})
+
+
+async def _handle_chaos_report(request: web.Request) -> web.Response:
+    """The chaos rule in force with what it injected so far ({"chaos": null} when off)."""
+    chaos = request.app[EMULATOR_STATE].chaos
+    return web.json_response({"chaos": chaos.report() if chaos else None})
 
 
 async def _handle_reset(request: web.Request) -> web.Response:
@@ -312,6 +414,43 @@ def _parse_failure(body: Any) -> FailureRule:
     if not isinstance(message, str) or not isinstance(details, str):
         raise ValueError("'message' and 'details' must be strings")
     return FailureRule(code, http_status, times, to.lstrip("+") if to else None, message, details)
+
+
+def _parse_chaos(body: Any) -> ChaosRule:
+    if not isinstance(body, dict):
+        raise ValueError("body must be a JSON object like {'fail_rate': 0.1, 'stall_rate': 0.05}")
+    fail_rate = _number_field(body, "fail_rate", 0.0)
+    stall_rate = _number_field(body, "stall_rate", 0.0)
+    stall_seconds = _number_field(body, "stall_seconds", 11.0)
+    if not (0 <= fail_rate <= 1 and 0 <= stall_rate <= 1 and fail_rate + stall_rate <= 1):
+        raise ValueError("'fail_rate' and 'stall_rate' must be 0-1 and add up to at most 1")
+    if not 0 <= stall_seconds <= MAX_STALL_SECONDS:
+        raise ValueError(f"'stall_seconds' must be 0-{MAX_STALL_SECONDS:g}")
+    codes = body.get("codes", [131000, 130429, 500])
+    if (not isinstance(codes, list) or not codes
+            or not all(isinstance(c, int) and not isinstance(c, bool) for c in codes)):
+        raise ValueError("'codes' must be a non-empty list of integers")
+    unknown = [c for c in codes if c not in _CHAOS_HTTP_STATUS and not 500 <= c <= 599]
+    if unknown:
+        raise ValueError(f"'codes': no chaos answer for {unknown}; use Graph codes "
+                         f"{sorted(_CHAOS_HTTP_STATUS)} or HTTP statuses 500-599")
+    return ChaosRule(fail_rate, stall_rate, stall_seconds, tuple(codes),
+                     _int_field(body, "seed", 0))
+
+
+def _chaos_error(code: int) -> web.Response:
+    if 500 <= code <= 599:
+        return web.Response(status=code, text="upstream unavailable (injected by the emulator)")
+    title = _ERROR_TITLES.get(code, "Injected error")
+    return _graph_error(_CHAOS_HTTP_STATUS[code], code, f"(#{code}) {title}",
+                        f"{title} (injected by the emulator's chaos mode)")
+
+
+def _number_field(body: dict[str, Any], name: str, default: float) -> float:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"'{name}' must be a number")
+    return float(value)
 
 
 def _int_field(body: dict[str, Any], name: str, default: int | None) -> int:

@@ -8,6 +8,8 @@ from fixtures/parsing/restaurant.tune.yaml, so each message is exactly one turn 
 unambiguous answer. Per rate it prints:
 
 - offered and sent rate, and accepted messages/s (HTTP 200s over the time to the last 200);
+  above 600 messages/s the sending is shared by several generator processes (--senders), as
+  one aiohttp client process cannot offer much more than 1,000 signed POSTs a second;
 - ack latency p50/p99: from the moment a webhook was due to be sent until its 200 arrived
   (measured from the schedule, so a backlog in the client pool counts too);
 - end-to-end turn latency p50/p99: webhook due -> first reply to that customer recorded by
@@ -29,9 +31,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import concurrent.futures
 import contextlib
 import json
 import math
+import multiprocessing
 import os
 import platform
 import random
@@ -70,6 +74,7 @@ PHONE_NUMBER_ID = "106540352242922"
 
 FULL_RATES = (50, 100, 200, 400, 800, 1000)
 QUICK_RATES = (20, 50)
+SENDER_RATE = 600  # messages/s one sending process is asked to offer (see SenderPool)
 STUCK_SECONDS = 20.0  # settling gives up after this long without a new answer or a change
 POLL_SECONDS = 0.1  # emulator polling; latency comes from its timestamps, not from this
 
@@ -354,8 +359,10 @@ class Replies:
 class Load:
     def __init__(self, http: aiohttp.ClientSession, webhook_urls: list[str], emulator_url: str,
                  *, database: Database, servers: list[subprocess.Popen[bytes]],
-                 texts: list[str], seed: int, max_rss_mb: float) -> None:
+                 texts: list[str], seed: int, max_rss_mb: float,
+                 senders: SenderPool | None = None) -> None:
         self._http = http
+        self._senders = senders  # worker processes for high rates; None: send from here
         self._servers = servers
         self._pids = [server.pid for server in servers]
         self._max_rss_mb = max_rss_mb
@@ -388,7 +395,10 @@ class Load:
         watch = asyncio.create_task(self._watch(result))
         bodies = self._bodies(max(1, round(rate * duration)))
         cpu_before, clock_before = cpu_seconds(self._pids), time.monotonic()
-        wall_start = await self._offer(result, replies, bodies)
+        if self._senders is not None and self._senders.wanted(rate) > 1:
+            wall_start = await self._senders.offer(result, replies, bodies, self._urls)
+        else:
+            wall_start = await self._offer(result, replies, bodies)
         result.server_cpu = ((cpu_seconds(self._pids) - cpu_before)
                              / (time.monotonic() - clock_before))
         # Each message gets reply_timeout from when it was due.
@@ -501,6 +511,103 @@ class Load:
             await asyncio.sleep(0.25)
 
 
+class SenderPool:
+    """Worker processes that share the sending at high rates: one aiohttp client process tops
+    out around 1,000 signed POSTs a second on this kind of machine, so above SENDER_RATE
+    messages/s the schedule is dealt out round-robin to ceil(rate / SENDER_RATE) processes.
+    Each keeps the same open-loop schedule (wall-clock due times) and reports its answers."""
+
+    def __init__(self, workers: int, connections: int) -> None:
+        self._max = workers
+        self._connections = connections
+        # spawn: a fork of a process with a running event loop is not safe.
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
+
+    async def start(self) -> None:
+        """Start every worker now (a spawned process takes a second to import), so the first
+        step's schedule is not late. Sleeping tasks keep each on its own process."""
+        loop = asyncio.get_running_loop()
+        await asyncio.gather(*(loop.run_in_executor(self._pool, time.sleep, 1.0)
+                               for _ in range(self._max)))
+
+    def wanted(self, rate: float) -> int:
+        return min(self._max, math.ceil(rate / SENDER_RATE))
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+    async def offer(self, result: Result, replies: Replies,
+                    bodies: list[tuple[str, bytes, dict[str, str]]], urls: list[str]) -> float:
+        loop = asyncio.get_running_loop()
+        workers = self.wanted(result.rate)
+        # Time for the workers to be handed their share before the first message is due.
+        wall_start = time.time() + 0.5
+        for index, (phone, _, _) in enumerate(bodies):
+            replies.due[phone] = wall_start + index / result.rate
+        shares = [[(index, urls[index % len(urls)], body, headers, wall_start + index / result.rate)
+                   for index, (_, body, headers) in enumerate(bodies) if index % workers == n]
+                  for n in range(workers)]
+        connections = max(1, self._connections // workers)
+        answers = await asyncio.gather(*(
+            loop.run_in_executor(self._pool, send_share, share, connections)
+            for share in shares))
+        acked: list[float] = []
+        last_started = wall_start
+        for share_answers, started in answers:
+            last_started = max(last_started, started)
+            for index, outcome, at in share_answers:
+                phone = bodies[index][0]
+                if outcome == "200":
+                    acked.append(at)
+                    replies.acked.add(phone)
+                    result.ack_ms.append((at - replies.due[phone]) * 1000)
+                elif outcome.isdigit():
+                    result.errors[f"HTTP {outcome}"] += 1
+                else:
+                    result.errors[outcome] += 1
+        result.sent = len(bodies)
+        result.send_rate = len(bodies) / max(last_started - wall_start, 1 / result.rate)
+        result.accepted = len(acked)
+        if acked:
+            result.accepted_rate = len(acked) / max(max(acked) - wall_start, 1 / result.rate)
+        return wall_start
+
+
+def send_share(share: list[tuple[int, str, bytes, dict[str, str], float]], connections: int
+               ) -> tuple[list[tuple[int, str, float]], float]:
+    """In a worker process: POST each body at its wall-clock due time. Returns (index, "200" /
+    another status / an error name, wall time of the answer) per body, and when the last send
+    started."""
+    return asyncio.run(_send_share(share, connections))
+
+
+async def _send_share(share: list[tuple[int, str, bytes, dict[str, str], float]],
+                      connections: int) -> tuple[list[tuple[int, str, float]], float]:
+    loop = asyncio.get_running_loop()
+    answers: list[tuple[int, str, float]] = []
+    connector = aiohttp.TCPConnector(limit=connections)
+    async with aiohttp.ClientSession(connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=30)) as http:
+        async def send(index: int, url: str, body: bytes, headers: dict[str, str]) -> None:
+            try:
+                async with http.post(url, data=body, headers=headers) as response:
+                    await response.read()
+                    answers.append((index, str(response.status), time.time()))
+            except (aiohttp.ClientError, TimeoutError) as error:
+                answers.append((index, type(error).__name__, time.time()))
+
+        offset = loop.time() - time.time()  # wall due time -> this loop's clock
+        tasks = []
+        for index, url, body, headers, due in share:
+            if (delay := due + offset - loop.time()) > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(send(index, url, body, headers)))
+        last_started = time.time()
+        await asyncio.gather(*tasks)
+    return answers, last_started
+
+
 # --- running it --------------------------------------------------------------------------------
 
 
@@ -513,6 +620,7 @@ class Plan:
     reply_timeout: float
     settle_timeout: float
     connections: int
+    senders: int  # most sending processes (SenderPool); 1: everything from this process
     servers: int
     postgres: str | None  # admin URL, or None for SQLite
     seed: int
@@ -565,6 +673,11 @@ async def run(plan: Plan, workdir: Path) -> tuple[list[Row], dict[str, str]]:
                     await wait_until_up(probe, f"http://127.0.0.1:{port}/healthz", child,
                                         log_path)
 
+        senders = None
+        if plan.senders > 1 and max(plan.rates) > SENDER_RATE:
+            senders = SenderPool(plan.senders, plan.connections)
+            stack.callback(senders.close)
+            await senders.start()
         connector = aiohttp.TCPConnector(limit=plan.connections)
         timeout = aiohttp.ClientTimeout(total=max(10.0, plan.reply_timeout))
         async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
@@ -575,7 +688,8 @@ async def run(plan: Plan, workdir: Path) -> tuple[list[Row], dict[str, str]]:
             load = Load(http, [f"{url}/webhook" for url, _, _ in servers], emulator_url,
                         database=Database(database_url),
                         servers=[child for _, child, _ in servers],
-                        texts=load_texts(), seed=plan.seed, max_rss_mb=plan.max_rss_mb)
+                        texts=load_texts(), seed=plan.seed, max_rss_mb=plan.max_rss_mb,
+                        senders=senders)
             # Warm-up: connections, the parser's caches and the database files.
             await load.step(10, 1.0, reply_timeout=20.0, settle_timeout=20.0)
             rows = []
@@ -660,6 +774,10 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path | None, Path | None]:
                         help="how long to let the server catch up between rates (default 300 s)")
     parser.add_argument("--connections", type=int, default=256,
                         help="client connection pool size (default 256)")
+    parser.add_argument("--senders", type=int, default=4,
+                        help="most load-generating processes: above "
+                        f"{SENDER_RATE} messages/s the sending is shared by ceil(rate / "
+                        f"{SENDER_RATE}) of them (default 4; 1: all from one process)")
     parser.add_argument("--servers", type=int, default=1,
                         help="`orderbot serve` processes sharing the database (default 1)")
     parser.add_argument("--postgres", nargs="?", const=PG_ADMIN_URL, default=None,
@@ -677,13 +795,15 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path | None, Path | None]:
     else:
         rates = list(QUICK_RATES if args.quick else FULL_RATES)
     duration = args.duration or (1.5 if args.quick else 5.0)
-    if not rates or min(rates) <= 0 or duration <= 0 or args.runs < 1 or args.servers < 1:
-        parser.error("rates, --duration, --runs and --servers must be positive")
+    if (not rates or min(rates) <= 0 or duration <= 0 or args.runs < 1 or args.servers < 1
+            or args.senders < 1):
+        parser.error("rates, --duration, --runs, --senders and --servers must be positive")
     plan = Plan(rates=rates, duration=duration, runs=args.runs, merge_window=args.merge_window,
                 reply_timeout=min(args.reply_timeout, 5.0) if args.quick else args.reply_timeout,
                 settle_timeout=min(args.settle_timeout, 10.0) if args.quick
                 else args.settle_timeout,
-                connections=args.connections, servers=args.servers, postgres=args.postgres,
+                connections=args.connections, senders=args.senders, servers=args.servers,
+                postgres=args.postgres,
                 seed=args.seed, max_rss_mb=args.max_server_rss_mb)
     return plan, args.json, args.workdir
 
@@ -699,7 +819,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{plan.merge_window:g} s (ORDERBOT_MERGE_WINDOW_SECONDS), {plan.duration:g} s per rate"
           f", {plan.runs} run(s) per rate (medians), pool of {plan.connections} connections, "
           f"reply timeout {plan.reply_timeout:g} s, one new customer per message, "
-          "emulator and generator in their own processes")
+          "emulator and generator in their own processes (the generator in up to "
+          f"{plan.senders} above {SENDER_RATE} messages/s)")
     print("acc/s = HTTP 200s per second; ack = webhook due -> its 200; e2e = webhook due -> first"
           " reply at the emulator (late ones included); turns/s = answers per second until the"
           " last one; no reply = acknowledged but not answered within the reply timeout;"

@@ -43,6 +43,7 @@ class OrderDetails:
     location: tuple[float, float] | None = None  # (latitude, longitude) of the pin
     note: str = ""
     prepare_at: datetime | None = None  # a pre-order taken while closed: the opening time
+    assisted: bool = False  # a person took over the chat while it was being taken (handoff)
 
 
 def read_note(text: str) -> str | None:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import cli_operator as ops
-from bot.config import load_settings
+from bot.config import load_log_settings, load_settings
+from bot.logs import setup_logging
 
 if TYPE_CHECKING:
 
@@ -23,12 +24,11 @@ if TYPE_CHECKING:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if getattr(args, "verbose", True) else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # APScheduler logs every timer sweep (each 30 s) at INFO: noise next to real events.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    chosen = load_log_settings()
+    # JSON lines for the server (log collectors read them); text for a person at a terminal.
+    setup_logging(chosen.log_format or ("json" if args.command == "serve" else "text"),
+                  chosen.log_level or (logging.INFO if getattr(args, "verbose", True)
+                                       else logging.WARNING))
     try:
         code: int = args.run(args)
     except KeyboardInterrupt:
@@ -40,10 +40,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="orderbot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
-    serve = commands.add_parser("serve", help="run the webhook server")
-    serve.add_argument("--host", help="overrides ORDERBOT_HOST")
-    serve.add_argument("--port", type=int, help="overrides ORDERBOT_PORT")
-    serve.set_defaults(run=_serve)
+    _add_serve_command(commands)
 
     demo = commands.add_parser("demo", help="server + WhatsApp emulator + kitchen printer, locally")
     demo.set_defaults(run=_demo)
@@ -96,7 +93,42 @@ def _parser() -> argparse.ArgumentParser:
 
     for add_commands in (_add_stock_commands, _add_order_commands, _add_privacy_commands):
         add_commands(commands)
+    _add_report_command(commands)
+    _add_db_commands(commands)
     return parser
+
+
+def _add_db_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    database = commands.add_parser("db", help="the database schema (ORDERBOT_DATABASE_URL)")
+    db_commands = database.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="migrate the schema to the newest revision")
+    upgrade.set_defaults(run=ops.db_upgrade, verbose=True)
+    current = db_commands.add_parser("current", help="the schema's revision (exit 1: not newest)")
+    current.set_defaults(run=ops.db_current, verbose=False)
+
+
+def _add_serve_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    serve = commands.add_parser("serve", help="run the webhook server")
+    serve.add_argument("--host", help="overrides ORDERBOT_HOST")
+    serve.add_argument("--port", type=int, help="overrides ORDERBOT_PORT")
+    serve.add_argument("--workers", type=int, default=1, metavar="N",
+                       help="N server processes sharing the port (Linux; PostgreSQL advised; "
+                            "default 1)")
+    # Set by the --workers supervisor on the processes it starts (bot.workers).
+    serve.add_argument("--worker-number", type=int, help=argparse.SUPPRESS)
+    serve.add_argument("--worker-channel", type=int, help=argparse.SUPPRESS)
+    serve.set_defaults(run=_serve)
+
+
+def _add_report_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    owner = commands.add_parser(
+        "report", help="today's orders, revenue, top items and problems, for the shop owner")
+    owner.add_argument("--date", default=None,
+                       help="the day YYYY-MM-DD, by the shop's timezone (default: today)")
+    owner.add_argument("--days", type=int, default=1,
+                       help="N days ending on that day (default: 1)")
+    owner.add_argument("--json", action="store_true", help="print JSON for scripts")
+    owner.set_defaults(run=ops.report, verbose=False)
 
 
 def _add_privacy_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -140,12 +172,6 @@ def _add_stock_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from aiohttp import web
-
-    from bot.app import create_app
-    from bot.texts import TextsError
-    from catalog.errors import CatalogError
-
     settings = load_settings()
     missing = settings.missing_for_serve()
     if missing:
@@ -153,6 +179,23 @@ def _serve(args: argparse.Namespace) -> int:
               "orderbot.toml). For a local try-out without WhatsApp, run `make demo`.",
               file=sys.stderr)
         return 2
+    behind = None if settings.auto_migrate else ops.schema_problem(settings.database_url)
+    if behind:
+        print(f"orderbot: cannot start: {behind}", file=sys.stderr)
+        return 2
+    host, port = args.host or settings.host, args.port or settings.port
+    if args.workers < 1:
+        print("orderbot: --workers must be 1 or more", file=sys.stderr)
+        return 2
+    if args.workers > 1 and args.worker_channel is None:
+        return _supervise(args.workers, host, port, settings.database_url)
+    # Only now: the supervisor above needs none of it, and it takes seconds to import.
+    from aiohttp import web
+
+    from bot.app import create_app
+    from bot.texts import TextsError
+    from catalog.errors import CatalogError
+
     try:
         app = create_app(settings)
     except CatalogError as error:
@@ -164,11 +207,28 @@ def _serve(args: argparse.Namespace) -> int:
     except TextsError as error:
         print(f"orderbot: cannot start: {error}", file=sys.stderr)
         return 2
+    if args.worker_channel is not None:
+        from bot.workers import serve_as_worker
+
+        serve_as_worker(app, host, port, args.worker_number or 0, args.worker_channel)
+        return 0
     # Work acknowledged but unfinished at shutdown is picked up again on the next start, so a
     # short grace period is enough.
-    web.run_app(app, host=args.host or settings.host, port=args.port or settings.port,
-                print=None, shutdown_timeout=5.0)
+    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5.0)
     return 0
+
+
+def _supervise(workers: int, host: str, port: int, database_url: str) -> int:
+    from bot.workers import WorkerPlan, port_problem, sqlite_warning, supervise
+
+    problem = port_problem(host, port)
+    if problem:
+        print(f"orderbot: cannot start: {problem}", file=sys.stderr)
+        return 2
+    warning = sqlite_warning(database_url, workers)
+    if warning:
+        logging.getLogger("orderbot.workers").warning(warning)
+    return supervise(WorkerPlan(workers=workers, host=host, port=port))
 
 
 def _demo(_args: argparse.Namespace) -> int:

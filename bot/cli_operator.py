@@ -1,5 +1,6 @@
 """`orderbot` operator commands that work on the database beside a running server: outbox,
-stock, order cancel, handoff, forget and retention. Wired into the parser by bot.cli."""
+stock, order cancel, handoff, forget and retention; db (schema migrations). Wired into the
+parser by bot.cli."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING
 from bot.config import load_settings
 
 if TYPE_CHECKING:
+    from sqlalchemy import Connection
     from sqlalchemy.ext.asyncio import async_sessionmaker
     from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -22,14 +24,90 @@ if TYPE_CHECKING:
 
 def with_database(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[int]]) -> int:
     from adapters.db import create_tables, make_engine, session_factory
+    from adapters.migrations import SchemaError
 
     settings = load_settings()
 
     async def run() -> int:
         engine = make_engine(settings.database_url)
         try:
-            await create_tables(engine)
+            await create_tables(engine, migrate=settings.auto_migrate)
             return await work(session_factory(engine))
+        except SchemaError as error:
+            print(f"orderbot: {error}", file=sys.stderr)
+            return 2
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def db_upgrade(_args: argparse.Namespace) -> int:
+    """`orderbot db upgrade`: the schema to the newest migration, whatever ORDERBOT_AUTO_MIGRATE
+    says (the command for deployments that migrate by hand)."""
+    from adapters import migrations
+
+    def upgrade(connection: Connection) -> str:
+        before = migrations.upgrade(connection)
+        if before.at_head:
+            return f"already at {before.describe()}"
+        return f"was {before.describe()}; now at revision {before.head} (the newest)"
+
+    return _schema_command(upgrade)
+
+
+def db_current(_args: argparse.Namespace) -> int:
+    """`orderbot db current`: the database's schema revision; exit 1 when it is not the newest."""
+    from adapters import migrations
+
+    def current(connection: Connection) -> str:
+        state = migrations.read_state(connection)
+        if not state.at_head:
+            raise migrations.SchemaError(state.describe()
+                                         + ("" if state.unknown else "; run `orderbot db upgrade`"))
+        return state.describe()
+
+    return _schema_command(current)
+
+
+def schema_problem(database_url: str) -> str | None:
+    """Why `serve` must not start on this database with ORDERBOT_AUTO_MIGRATE=false, or None
+    when its schema is at the newest revision."""
+    from adapters.db import make_engine
+    from adapters.migrations import SchemaError, check
+
+    async def run() -> str | None:
+        engine = make_engine(database_url)
+        try:
+            async with engine.connect() as connection:
+                await connection.run_sync(check)
+            return None
+        except SchemaError as error:
+            return str(error)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def _schema_command(work: Callable[[Connection], str]) -> int:
+    from sqlalchemy.engine import make_url
+
+    from adapters.db import make_engine
+    from adapters.migrations import SchemaError
+
+    settings = load_settings()
+    where = make_url(settings.database_url).render_as_string(hide_password=True)
+
+    async def run() -> int:
+        engine = make_engine(settings.database_url)
+        try:
+            async with engine.begin() as connection:
+                print(f"{where}: {await connection.run_sync(work)}")
+            return 0
+        except SchemaError as error:
+            print(f"orderbot: {where}: {error}", file=sys.stderr)
+            return 1
         finally:
             await engine.dispose()
 
@@ -375,3 +453,37 @@ def run_catalog_command(work: Callable[[async_sessionmaker[AsyncSession]], Await
               file=sys.stderr)
         return 2
 
+
+
+def report(args: argparse.Namespace) -> int:
+    """The owner report (bot.report): a day, or the last N days, by the shop's own calendar."""
+    import json
+    from datetime import UTC, date, datetime
+    from zoneinfo import ZoneInfo
+
+    from adapters.report_query import read_period
+    from bot import report as owner_report
+    from catalog.loader import load_catalog
+
+    if args.days < 1:
+        print("orderbot: --days must be 1 or more", file=sys.stderr)
+        return 2
+    try:
+        last = date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        print(f"orderbot: {args.date!r} is not a date: write it as YYYY-MM-DD", file=sys.stderr)
+        return 2
+    settings = load_settings()
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        catalog = load_catalog(settings.catalog_path)
+        zone = ZoneInfo(catalog.shop.timezone)
+        period = owner_report.Period.days_ending(
+            last or owner_report.today(zone, datetime.now(UTC)), args.days, zone)
+        orders, activity = await read_period(sessions, period)
+        built = owner_report.build(period, orders, activity, catalog)
+        print(json.dumps(owner_report.to_json(built), indent=2) if args.json
+              else owner_report.render_text(built, catalog))
+        return 0
+
+    return run_catalog_command(work)

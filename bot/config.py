@@ -6,8 +6,10 @@ the code reads os.environ.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     AliasChoices,
@@ -58,6 +60,11 @@ class Settings(BaseSettings):
         default="sqlite:///orderbot.db",
         validation_alias=AliasChoices("ORDERBOT_DATABASE_URL", "database_url"),
     )
+    # Upgrade the schema at start (adapters.migrations); off: `serve` refuses a database that
+    # is behind, and `orderbot db upgrade` is run by hand (e.g. once per deployment).
+    auto_migrate: bool = Field(
+        default=True, validation_alias=AliasChoices("ORDERBOT_AUTO_MIGRATE", "auto_migrate"),
+    )
     host: str = Field(default="127.0.0.1", validation_alias=AliasChoices("ORDERBOT_HOST", "host"))
     port: int = Field(default=8080, validation_alias=AliasChoices("ORDERBOT_PORT", "port"))
 
@@ -82,6 +89,21 @@ class Settings(BaseSettings):
     merge_window_seconds: float = Field(
         default=2.0, ge=0, le=30,
         validation_alias=AliasChoices("ORDERBOT_MERGE_WINDOW_SECONDS", "merge_window_seconds"),
+    )
+    processing_concurrency: int = Field(  # message transactions in flight (bot.processing)
+        default=4, ge=1, le=64,
+        validation_alias=AliasChoices("ORDERBOT_PROCESSING_CONCURRENCY",
+                                      "processing_concurrency"),
+    )
+    # Per-sender rate limit (bot.rate_limit), per server process: a sustained rate a minute and
+    # a burst a fast typist never reaches; messages over it are stored, not processed. 0: off.
+    rate_limit_per_minute: float = Field(
+        default=30, ge=0,
+        validation_alias=AliasChoices("ORDERBOT_RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute"),
+    )
+    rate_limit_burst: int = Field(
+        default=20, ge=1, le=10_000,
+        validation_alias=AliasChoices("ORDERBOT_RATE_LIMIT_BURST", "rate_limit_burst"),
     )
     texts_path: Path | None = Field(  # a shop's rewording of bot/texts.yaml
         default=None, validation_alias=AliasChoices("ORDERBOT_TEXTS", "texts_path"),
@@ -249,9 +271,64 @@ class Settings(BaseSettings):
         value = getattr(self, name)
         return value.get_secret_value() if isinstance(value, SecretStr) else ""
 
+    def secret_values(self) -> list[str]:
+        """Every secret that is set, for the log redactor (bot.logs.redact_secrets)."""
+        values = (getattr(self, name) for name in type(self).model_fields)
+        found = [v.get_secret_value() for v in values
+                 if isinstance(v, SecretStr) and v.get_secret_value()]
+        with contextlib.suppress(ValueError):  # a malformed URL has no password to hide
+            password = urlsplit(self.database_url).password
+            if password:
+                found.append(password)
+        return found
+
+
+class LogSettings(BaseSettings):
+    """ORDERBOT_LOG_FORMAT and ORDERBOT_LOG_LEVEL, read apart from Settings: the command line sets
+    logging up before any command runs, and a command that needs no settings (`parse`) must not
+    fail on an unrelated one. None: the command's own default (JSON for `serve`, else text)."""
+
+    model_config = SettingsConfigDict(toml_file="orderbot.toml", extra="ignore", frozen=True)
+
+    log_format: Literal["json", "text"] | None = Field(
+        default=None, validation_alias=AliasChoices("ORDERBOT_LOG_FORMAT", "log_format"))
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] | None = Field(
+        default=None, validation_alias=AliasChoices("ORDERBOT_LOG_LEVEL", "log_level"))
+
+    @field_validator("log_format", "log_level", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        if isinstance(value, str):
+            value = value.strip()
+            return value.upper() if value.lower() in _LEVEL_NAMES else value.lower() or None
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+_LEVEL_NAMES = ("debug", "info", "warning", "error", "critical")
+
 
 class ConfigError(Exception):
     """The settings are not usable; the message names what to set."""
+
+
+def load_log_settings() -> LogSettings:
+    try:
+        return LogSettings()
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+                             for e in error.errors(include_input=False))
+        raise SystemExit(f"orderbot: configuration error: {problems}") from None
 
 
 def load_settings(**overrides: object) -> Settings:

@@ -88,6 +88,9 @@ class ConversationState:
     handoff: bool = False  # a person took over: the bot stays quiet until released
     reminded: bool = False  # the idle-cart reminder went out for this cart
     browse: str = ""  # id of the menu page last shown, while it is the latest list (typed "3")
+    # A person took over (handoff) since this order was started: the placed order records it,
+    # so the owner report can tell orders the bot completed alone (bot.report).
+    assisted: bool = False
 
     def to_json(self) -> str:
         return json.dumps({
@@ -99,7 +102,7 @@ class ConversationState:
             "fulfilment": self.fulfilment, "address": self.address,
             "location": list(self.location) if self.location else None,
             "note": self.note, "handoff": self.handoff, "reminded": self.reminded,
-            "browse": self.browse,
+            "browse": self.browse, "assisted": self.assisted,
         })
 
     @classmethod
@@ -122,6 +125,8 @@ class ConversationState:
             handoff=bool(data.get("handoff", False)),
             reminded=bool(data.get("reminded", False)),
             browse=str(data.get("browse") or ""),
+            # A state stored before the flag existed: a chat handed off now is being helped.
+            assisted=bool(data.get("assisted", data.get("handoff", False))),
         )
 
 
@@ -184,6 +189,9 @@ class Decision:
     place_order: PricedCart | None = None  # set when the customer confirmed
     details: OrderDetails = field(default_factory=OrderDetails)  # fulfilment, address, note
     alerts: tuple[str, ...] = ()  # WhatsApp texts for the shop owner (e.g. a handoff request)
+    # What happened, as "<what>:<kind>" tags the processor counts in its metrics after the
+    # commit (bot.metrics.Metrics.count): kinds only, never the customer's words.
+    outcomes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -200,6 +208,28 @@ class Context:
 
 
 def decide(state: ConversationState, event: Event, ctx: Context) -> Decision:
+    return _tracked(state, _decide_turn(state, event, ctx))
+
+
+# Clarifying questions by kind, as the metrics name them (bot.clarify.QuestionKind).
+_CLARIFY_KINDS = {"variant": "variant", "option": "option", "product": "ambiguous",
+                  "stock": "stock", "line": "which_line"}
+
+
+def _tracked(before: ConversationState, decision: Decision) -> Decision:
+    """Remember whether a person helped with the open order, and tag a newly asked question."""
+    new = decision.state
+    # Set while handed off; kept until the order is placed or dropped, when the cart empties.
+    assisted = new.handoff or (new.assisted and bool(new.cart or new.pending))
+    outcomes = decision.outcomes
+    if new.asking is not None and new.asking != before.asking:
+        outcomes = (*outcomes, f"clarify:{_CLARIFY_KINDS[new.asking.kind]}")
+    if assisted == new.assisted and outcomes == decision.outcomes:
+        return decision
+    return replace(decision, state=replace(new, assisted=assisted), outcomes=outcomes)
+
+
+def _decide_turn(state: ConversationState, event: Event, ctx: Context) -> Decision:
     if isinstance(event, TimerFired | HandoffRelease):
         return _decide(state, event, ctx)  # no undo step: an expired cart is gone for good
     if state.handoff:
@@ -289,7 +319,7 @@ def _start_handoff(state: ConversationState, wrote: str, ctx: Context) -> Decisi
         priced = price_cart(state.cart, ctx.catalog)
         order, total = summary_lines(priced, ctx.catalog), ctx.catalog.format_money(priced.total)
     alert = owner_alert(ctx.customer_name, ctx.customer, wrote, order, total)
-    return Decision(replace(state, handoff=True),
+    return Decision(replace(state, handoff=True, assisted=True),
                     (TextReply(texts.text("handoff_started", shop=ctx.catalog.shop.name)),),
                     alerts=(alert,))
 
@@ -357,6 +387,33 @@ def _on_text(state: ConversationState, raw: str, ctx: Context) -> Decision:
     elif edit is not None:
         return _edit(state, raw, edit, ctx)
     parsed = ctx.parser.parse(raw)
+    return _tagged(_read_order(state, raw, phrase, parsed, ctx), f"parse:{_parse_outcome(parsed)}")
+
+
+def _parse_outcome(parsed: ParseResult) -> str:
+    """understood | partial | unknown_item | unavailable | nothing, for the metrics.
+
+    A missing size or an ambiguous name is understood: the question that follows is counted as
+    a clarification."""
+    read = bool(parsed.lines) or any(u.reason == "ambiguous" and u.candidates
+                                     for u in parsed.unresolved)
+    problems = [u.reason for u in parsed.unresolved
+                if u.reason not in ("missing_variant", "ambiguous")]
+    if read:
+        return "partial" if problems else "understood"
+    if problems:
+        return "unavailable" if all(p == "unavailable" for p in problems) else "unknown_item"
+    return "nothing"
+
+
+def _tagged(decision: Decision, *outcomes: str) -> Decision:
+    return replace(decision, outcomes=(*decision.outcomes, *outcomes))
+
+
+def _read_order(
+    state: ConversationState, raw: str, phrase: str, parsed: ParseResult, ctx: Context
+) -> Decision:
+    """A message read as (part of) an order: add what was understood, say what was not."""
     # A product whose size was not given comes as a line *and* a missing_variant note: the line
     # joins the cart and the question about it is asked below, so the note needs no text.
     notes = tuple(TextReply(_explain(u, ctx)) for u in parsed.unresolved
@@ -397,7 +454,8 @@ def _edit(state: ConversationState, raw: str, edit: Outcome, ctx: Context) -> De
         return Decision(state, (TextReply(texts.text("edit_nothing_fits", text=edit.what)),
                                 *_repeat(state, ctx)))
     if isinstance(edit, UnknownItem):
-        return Decision(state, (TextReply(_explain(edit.unresolved, ctx)), *_repeat(state, ctx)))
+        return Decision(state, (TextReply(_explain(edit.unresolved, ctx)), *_repeat(state, ctx)),
+                        outcomes=("parse:unknown_item",))
     if isinstance(edit, AskWhich):
         question = which_line(state.cart, edit.lines, edit.change, raw.strip(), ctx.catalog)
         asking = replace(state, stage="asking", asking=question, revision=state.revision + 1)
@@ -602,6 +660,7 @@ def _place(state: ConversationState, ctx: Context) -> Decision:
         fulfilment="delivery" if state.fulfilment == "delivery" else "pickup",
         address=state.address, location=state.location, note=state.note,
         prepare_at=shop_rules.preorder_time(shop, ctx.now) if shop.preorders else None,
+        assisted=state.assisted,
     )
     placed = ConversationState("idle", (), state.revision + 1, handoff=state.handoff)
     return Decision(placed, (), place_order=price_cart(state.cart, ctx.catalog), details=details)
@@ -660,7 +719,8 @@ def _cancel(state: ConversationState) -> Decision:
     emptied = replace(state, stage="idle", cart=(), pending=(), asking=None,
                       fulfilment=None, address="", location=None, note="",
                       revision=state.revision + 1)
-    return Decision(emptied, (TextReply(texts.text("cancelled")),))
+    return Decision(emptied, (TextReply(texts.text("cancelled")),),
+                    outcomes=("cancel:customer",))
 
 
 def _summary(state: ConversationState, ctx: Context) -> ButtonsReply:

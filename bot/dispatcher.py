@@ -1,15 +1,22 @@
 """Delivers outbox rows (WhatsApp replies, kitchen tickets) after commit, with retries.
 
-Rows of one lane (one customer's chat, the kitchen) leave strictly in order: only the oldest
-pending row of a lane is ever attempted, so a failing message holds back the ones after it
-instead of letting them overtake it. What a failure leads to is the retry policy's call
-(adapters.delivery: backoff with jitter, a budget of attempts per kind of failure); a row given
-up becomes a dead letter with its last error and, in the same transaction, an owner alert.
+Rows of one lane (one customer's chat, the kitchen) leave strictly in order: a pass claims the
+oldest pending rows of each lane whose head is due (up to LANE_RUN), sends them one after the
+other and stops the lane at its first failure, so a failing message holds back the ones after
+it instead of letting them overtake it (the read receipt and the reply go in one pass). What
+a failure leads to is the retry policy's call (adapters.delivery: backoff with jitter, a budget
+of attempts per kind of failure); a row given up becomes a dead letter with its last error
+and, in the same transaction, an owner alert.
 
 When it runs: an APScheduler interval job polls (rows written by another process, the
 `orderbot outbox retry` command, leases left by a crashed worker), `kick()` starts a pass at
 once after a commit, and a timer wakes it when the next backoff ends. One pass at a time per
 dispatcher; several processes share the work through row claims (SKIP LOCKED on PostgreSQL).
+A lane's claimed rows are always its oldest pending ones, so whoever holds its head holds it.
+
+Statements per pass: one transaction to claim (the lane heads, found by a walk over the
+(state, lane, id) index, then one UPDATE … RETURNING of the runs) and one to record (one
+executemany for the rows sent, one UPDATE releasing rows not tried, the failures row by row).
 """
 
 from __future__ import annotations
@@ -20,20 +27,23 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters.db import OutboxItem, utcnow
 from adapters.delivery import DeliveryError, FailureKind, RetryPolicy
 from bot.alerts import OwnerAlert, auth_alert, dead_letter_alert, is_alert_row, owner_number
+from bot.logs import correlation
 from bot.metrics import Metrics
 
 log = logging.getLogger(__name__)
@@ -41,6 +51,15 @@ log = logging.getLogger(__name__)
 Sender = Callable[[dict[str, Any], str], Awaitable[str]]
 CLAIM_LEASE = timedelta(seconds=60)  # longer than any adapter's timeout
 BATCH = 50  # lanes attempted per round
+LANE_RUN = 20  # rows of one lane sent one after the other in a round
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    row: OutboxItem
+    result: str = ""
+    error: DeliveryError | None = None
+    tried: bool = True  # False: not attempted (an earlier row of its lane failed, or stopping)
 
 
 def _no_owner() -> str | None:
@@ -75,6 +94,7 @@ class OutboxDispatcher:
         self._again = False
         self._stopping = False
         self._wake: asyncio.TimerHandle | None = None
+        self._woken = False  # the backoff timer fired: arm it again after the pass
         self._metrics = metrics or Metrics()
 
     # --- running ------------------------------------------------------------------------
@@ -141,8 +161,9 @@ class OutboxDispatcher:
                 await self.drain()
             except Exception:
                 log.exception("outbox pass failed; retrying at the next poll")
-            if self._again or self._stopping:
-                continue
+            if self._again or self._stopping or not self._woken:
+                continue  # no failure since the last arming: the wake in place still holds
+            self._woken = False
             try:
                 await self._arm_wake()
             except Exception:
@@ -165,7 +186,11 @@ class OutboxDispatcher:
             return
         if self._wake is not None:
             self._wake.cancel()
-        self._wake = asyncio.get_running_loop().call_later(delay, self.kick)
+        self._wake = asyncio.get_running_loop().call_later(delay, self._wake_up)
+
+    def _wake_up(self) -> None:
+        self._woken = True  # rows may still be backing off behind the ones due now
+        self.kick()
 
     # --- observing ----------------------------------------------------------------------
 
@@ -194,93 +219,159 @@ class OutboxDispatcher:
     async def drain(self) -> int:
         """Deliver every due row, lane by lane in order; returns how many were delivered."""
         delivered = 0
-        while not self._stopping and (due := await self._due_rows()):
-            results = await asyncio.gather(*(self._deliver(row) for row in due))
-            delivered += sum(results)
-            if not any(results):
+        while not self._stopping:
+            token, claimed = await self._claim()
+            if not claimed:
+                break
+            lanes: dict[str, list[OutboxItem]] = {}
+            for row in claimed:
+                lanes.setdefault(row.lane, []).append(row)
+            runs = await asyncio.gather(*(self._deliver_lane(rows) for rows in lanes.values()))
+            sent = await self._record(token, [outcome for run in runs for outcome in run])
+            delivered += sent
+            if not sent:
                 break  # everything due failed: wait for backoff instead of spinning
+            if len(lanes) < BATCH and all(len(rows) < LANE_RUN for rows in lanes.values()):
+                break  # all that was due is done; rows committed since then kick() again
         return delivered
 
-    async def _due_rows(self) -> list[OutboxItem]:
-        """Claim the oldest pending row of each lane that is due and not claimed by anyone."""
+    async def _claim(self) -> tuple[str, list[OutboxItem]]:
+        """Claim the oldest pending rows (up to LANE_RUN) of each lane whose head is due and
+        not claimed by anyone, for at most BATCH lanes; returns the claim token and the rows."""
         now = utcnow()
         token = uuid.uuid4().hex
         async with self._sessions() as session, session.begin():
             unclaimed = or_(col(OutboxItem.claimed_until).is_(None),
                             col(OutboxItem.claimed_until) < now)
             due = (
-                select(OutboxItem.id)
+                select(OutboxItem.lane)
                 .where(col(OutboxItem.id).in_(_lane_heads()),
                        col(OutboxItem.next_attempt_at) <= now, unclaimed)
                 .order_by(col(OutboxItem.id))
                 .limit(BATCH)
             )
             if _dialect(session) == "postgresql":
-                # Rows another worker is claiming right now are skipped instead of waited for.
+                # Heads another worker is claiming right now are skipped instead of waited for.
                 due = due.with_for_update(skip_locked=True)
-            ids = list(await session.exec(due))
-            if not ids:
-                return []
-            # SQLite has no row locks: the conditions are checked again inside the UPDATE, so
-            # of two workers racing for a row only one matches it.
-            await session.exec(
-                update(OutboxItem)
-                .where(col(OutboxItem.id).in_(ids), col(OutboxItem.state) == "pending", unclaimed)
-                .values(claimed_by=token, claimed_until=now + CLAIM_LEASE)
-            )
-        async with self._sessions() as session:
+            lanes = list(await session.exec(due))
+            if not lanes:
+                return token, []
+            run, first, head = aliased(OutboxItem), aliased(OutboxItem), aliased(OutboxItem)
+            first_rows = (select(run.id)
+                          .where(col(run.state) == "pending", col(run.lane) == OutboxItem.lane)
+                          .order_by(col(run.id)).limit(LANE_RUN))
+            lane_head = (select(first.id)
+                         .where(col(first.state) == "pending", col(first.lane) == OutboxItem.lane)
+                         .order_by(col(first.id)).limit(1)
+                         .correlate(OutboxItem).scalar_subquery())  # the UPDATE's row
+            held_elsewhere = (select(head.id)
+                              .where(col(head.id) == lane_head,
+                                     col(head.claimed_until) >= now,
+                                     col(head.claimed_by) != token)
+                              .exists())
+            # SQLite has no row locks: the head is checked again inside the UPDATE, so of two
+            # workers racing for a lane only one gets it.
             rows = await session.exec(
-                select(OutboxItem).where(col(OutboxItem.claimed_by) == token)
-                .order_by(col(OutboxItem.id)))
-            return list(rows)
+                update(OutboxItem)
+                .where(col(OutboxItem.lane).in_(lanes), col(OutboxItem.state) == "pending",
+                       col(OutboxItem.id).in_(first_rows), ~held_elsewhere)
+                .values(claimed_by=token, claimed_until=now + CLAIM_LEASE)
+                .returning(OutboxItem)
+                .execution_options(synchronize_session=False))
+            claimed = sorted(rows.scalars(), key=lambda row: row.id or 0)
+        return token, claimed
 
-    async def _deliver(self, row: OutboxItem) -> bool:
+    async def _deliver_lane(self, rows: list[OutboxItem]) -> list[_Outcome]:
+        """One lane's rows in order, up to its first failure; the rest are left for later."""
+        outcomes: list[_Outcome] = []
+        blocked = False
+        for row in rows:
+            if blocked or self._stopping:
+                outcomes.append(_Outcome(row, tried=False))
+                continue
+            with correlation(row.correlation_id):
+                outcomes.append(await self._deliver(row))
+            blocked = outcomes[-1].error is not None
+        return outcomes
+
+    async def _deliver(self, row: OutboxItem) -> _Outcome:
         sender = self._senders.get(row.kind)
-        error: DeliveryError | None = None
-        result = ""
         if sender is None:
-            error = DeliveryError(f"no adapter configured for '{row.kind}'", retryable=False)
-        else:
-            started = asyncio.get_running_loop().time()
-            try:
-                result = await sender(json.loads(row.payload), row.key)
-            except DeliveryError as failure:
-                error = failure
-            except Exception as failure:  # an adapter bug: keep the row, retry, and say so
-                log.exception("adapter %s crashed on outbox row %s", row.kind, row.id)
-                error = DeliveryError(f"{type(failure).__name__}: {failure}", retryable=True)
+            return _Outcome(row, error=DeliveryError(f"no adapter configured for '{row.kind}'",
+                                                     retryable=False))
+        started = asyncio.get_running_loop().time()
+        try:
+            result = await sender(json.loads(row.payload), row.key)
+            log.debug("outbox row %s (%s) delivered: %s", row.id, row.kind, result)
+            return _Outcome(row, result=result)
+        except DeliveryError as failure:
+            return _Outcome(row, error=failure)
+        except Exception as failure:  # an adapter bug: keep the row, retry, and say so
+            log.exception("adapter %s crashed on outbox row %s", row.kind, row.id)
+            return _Outcome(row, error=DeliveryError(f"{type(failure).__name__}: {failure}",
+                                                     retryable=True))
+        finally:
             self._metrics.delivery_seconds.labels(row.kind).observe(
                 asyncio.get_running_loop().time() - started)
-        await self._record(row, result, error)
-        return error is None
 
-    async def _record(self, row: OutboxItem, result: str, error: DeliveryError | None) -> None:
+    async def _record(self, token: str, outcomes: list[_Outcome]) -> int:
+        """Write a round's results in one transaction; returns how many rows were sent.
+
+        Every statement matches only rows still claimed with this round's token: a row whose
+        lease ran out and was taken by another worker is theirs to record.
+        """
+        sent = [outcome for outcome in outcomes if outcome.tried and outcome.error is None]
+        untried = [outcome.row.id for outcome in outcomes if not outcome.tried]
+        failed = [outcome for outcome in outcomes if outcome.error is not None]
         alerted = False
+        now = utcnow()
+        table = OutboxItem.__table__  # type: ignore[attr-defined]
         async with self._sessions() as session, session.begin():
-            stored = await session.get(OutboxItem, row.id)
-            if stored is None or stored.state != "pending" or stored.claimed_by != row.claimed_by:
-                return
-            stored.attempts += 1
-            stored.claimed_by = stored.claimed_until = None
-            if error is None:
-                stored.state, stored.result, stored.sent_at = "sent", result, utcnow()
-                self._metrics.delivered(row.kind, "sent")
-                return
-            stored.last_error = str(error)[:1000]
-            delay = self._policy.next_delay(error, stored.attempts)
-            if delay is not None:
-                stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
-                log.warning("outbox row %s (%s) failed (%s, attempt %d), retry in %.1f s: %s",
-                            row.id, row.kind, error.kind, stored.attempts, delay, error)
-                self._metrics.delivered(row.kind, "retry")
-                return
-            stored.state = "dead"
-            self._metrics.delivered(row.kind, "dead")
-            log.error("outbox row %s (%s) is a dead letter after %d attempt(s) (%s): %s",
-                      row.id, row.kind, stored.attempts, error.kind, error)
-            alerted = await self._queue_alert(session, stored, error)
+            if sent:
+                await session.exec(
+                    update(table)
+                    .where(table.c.id == bindparam("row_id"), table.c.claimed_by == token)
+                    .values(state="sent", result=bindparam("row_result"), sent_at=now,
+                            attempts=table.c.attempts + 1, claimed_by=None, claimed_until=None),
+                    params=[{"row_id": o.row.id, "row_result": o.result} for o in sent])
+            if untried:
+                await session.exec(
+                    update(table)
+                    .where(table.c.id.in_(untried), table.c.claimed_by == token)
+                    .values(claimed_by=None, claimed_until=None))
+            for outcome in failed:
+                assert outcome.error is not None
+                with correlation(outcome.row.correlation_id):
+                    alerted |= await self._record_failure(session, outcome.row, outcome.error)
+        for outcome in sent:
+            self._metrics.delivered(outcome.row.kind, "sent")
+        if failed:
+            self._woken = True  # a retry is due later: arm the wake after this pass
         if alerted:
             self._again = True  # deliver the alert in this pass, not at the next poll
+        return len(sent)
+
+    async def _record_failure(self, session: AsyncSession, row: OutboxItem,
+                              error: DeliveryError) -> bool:
+        """Back off or bury one failed row; True when an owner alert was queued."""
+        stored = await session.get(OutboxItem, row.id)
+        if stored is None or stored.state != "pending" or stored.claimed_by != row.claimed_by:
+            return False
+        stored.attempts += 1
+        stored.claimed_by = stored.claimed_until = None
+        stored.last_error = str(error)[:1000]
+        delay = self._policy.next_delay(error, stored.attempts)
+        if delay is not None:
+            stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            log.warning("outbox row %s (%s) failed (%s, attempt %d), retry in %.1f s: %s",
+                        row.id, row.kind, error.kind, stored.attempts, delay, error)
+            self._metrics.delivered(row.kind, "retry")
+            return False
+        stored.state = "dead"
+        self._metrics.delivered(row.kind, "dead")
+        log.error("outbox row %s (%s) is a dead letter after %d attempt(s) (%s): %s",
+                  row.id, row.kind, stored.attempts, error.kind, error)
+        return await self._queue_alert(session, stored, error)
 
     async def _queue_alert(
         self, session: AsyncSession, row: OutboxItem, error: DeliveryError
@@ -317,7 +408,8 @@ class OutboxDispatcher:
         # another row or another process, inserts nothing.
         insert = (postgresql.insert if _dialect(session) == "postgresql" else sqlite.insert)
         outcome = await session.exec(
-            insert(OutboxItem).values(**values).on_conflict_do_nothing(index_elements=["key"]))
+            insert(OutboxItem).values(**values).on_conflict_do_nothing(index_elements=["key"]),
+            execution_options={"preserve_rowcount": True})  # else an INSERT's count is -1
         added = bool(outcome.rowcount)
         if added:
             log.info("owner alert %s queued for outbox row %s", alert.key, row.id)
@@ -325,10 +417,28 @@ class OutboxDispatcher:
 
 
 def _lane_heads() -> Any:
-    """The oldest pending row of every lane: the only one of its lane that may be attempted."""
-    return (select(func.min(OutboxItem.id))
-            .where(col(OutboxItem.state) == "pending")
-            .group_by(col(OutboxItem.lane)))
+    """The oldest pending row of every lane: the only one of its lane that may be attempted.
+
+    A walk over the (state, lane, id) index: from one pending lane to the next (`lane > x`),
+    one index seek each, then each lane's first id. It costs one step per lane with pending
+    rows rather than one per pending row, so a lane with thousands of rows backed up behind a
+    failing head (the kitchen printer is off) does not slow every round down.
+    """
+    step = aliased(OutboxItem)
+    first = aliased(OutboxItem)
+    lanes = (select(func.min(OutboxItem.lane).label("lane"))
+             .where(col(OutboxItem.state) == "pending")
+             .cte("pending_lanes", recursive=True))
+    lanes = lanes.union_all(
+        select(select(step.lane)
+               .where(col(step.state) == "pending", col(step.lane) > lanes.c.lane)
+               .order_by(col(step.lane)).limit(1)
+               .scalar_subquery())
+        .where(lanes.c.lane.is_not(None)))
+    return (select(select(first.id)
+                   .where(col(first.state) == "pending", col(first.lane) == lanes.c.lane)
+                   .order_by(col(first.id)).limit(1).scalar_subquery())
+            .where(lanes.c.lane.is_not(None)))
 
 
 def _dialect(session: AsyncSession) -> str:

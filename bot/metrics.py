@@ -45,6 +45,9 @@ class Metrics:
         self.duplicates_dropped = Counter(
             "orderbot_duplicates_dropped", "Webhook messages ignored as already stored (wamid)",
             registry=r)
+        self.rate_limited = Counter(  # bot.rate_limit, counted by the webhook
+            "orderbot_messages_rate_limited", "Messages over their sender's rate limit: stored "
+            "(state limited), not processed", registry=r)
         self.orders_confirmed = Counter(
             "orderbot_orders_confirmed", "Orders placed by this process", registry=r)
         self.deliveries = Counter(
@@ -64,6 +67,27 @@ class Metrics:
         self.orders = Gauge(
             "orderbot_orders", "Orders in the database by kitchen status (cancelled included)",
             ["status"], registry=r)
+        # What conversations did (bot.conversation.Decision.outcomes), counted after commit.
+        self.parse_outcomes = Counter(
+            "orderbot_parse_outcomes", "Messages read as an order, by outcome (understood, "
+            "partial, unknown_item, unavailable, nothing)", ["outcome"], registry=r)
+        self.clarifications = Counter(
+            "orderbot_clarifications", "Questions the bot asked, by kind (variant, option, "
+            "ambiguous, stock, which_line)", ["kind"], registry=r)
+        self.orders_cancelled = Counter(
+            "orderbot_orders_cancelled", "Open orders the customer cancelled before placing "
+            "them, by who (customer); placed orders cancelled later are orderbot_orders"
+            "{status=\"cancelled\"}", ["by"], registry=r)
+        self.orders_by_help = Gauge(
+            "orderbot_orders_by_help", "Placed orders (not cancelled) by whether a person took "
+            "over the chat while it was taken: none, human, unknown (before it was recorded)",
+            ["help"], registry=r)
+        # Known label values start at 0, so a rate over them exists before the first event.
+        for outcome in ("understood", "partial", "unknown_item", "unavailable", "nothing"):
+            self.parse_outcomes.labels(outcome)
+        for kind in ("variant", "option", "ambiguous", "stock", "which_line"):
+            self.clarifications.labels(kind)
+        self.orders_cancelled.labels("customer")
 
     def received(self, types: Iterable[str], duplicates: int) -> None:
         for kind in types:
@@ -77,6 +101,16 @@ class Metrics:
 
     def delivered(self, kind: str, outcome: str) -> None:
         self.deliveries.labels(kind, outcome).inc()
+
+    def count(self, outcomes: Iterable[str]) -> None:
+        """Count a decision's "<what>:<kind>" tags; a tag of another kind is not a metric."""
+        counters = {"parse": self.parse_outcomes, "clarify": self.clarifications,
+                    "cancel": self.orders_cancelled}
+        for tag in outcomes:
+            what, _, kind = tag.partition(":")
+            counter = counters.get(what)
+            if counter is not None and kind:
+                counter.labels(kind).inc()
 
     async def refresh(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         """Read the gauges from the database: one query each."""
@@ -92,6 +126,12 @@ class Metrics:
             self.orders.clear()  # a status with no orders left is not reported as stale
             for status, count in by_status:
                 self.orders.labels(status).set(count)
+            by_help = await session.exec(
+                select(OrderRow.assisted, func.count())
+                .where(col(OrderRow.status) != "cancelled").group_by(col(OrderRow.assisted)))
+            helped = dict(by_help.all())
+            for label, assisted in (("none", False), ("human", True), ("unknown", None)):
+                self.orders_by_help.labels(label).set(helped.get(assisted, 0))
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

@@ -185,7 +185,8 @@ async def blank_old_payloads(sessions: async_sessionmaker[AsyncSession], days: f
     cutoff = (now or utcnow()) - timedelta(days=days)
     async with sessions() as session, session.begin():
         messages = await session.exec(update(InboundMessage).where(
-            col(InboundMessage.state).in_(("done", "failed")),
+            # "limited": over the rate limit, never processed (bot.ingest); ages out the same.
+            col(InboundMessage.state).in_(("done", "failed", "limited")),
             col(InboundMessage.received_at) < cutoff,
             col(InboundMessage.payload) != BLANK,
         ).values(payload=BLANK))

@@ -4,11 +4,22 @@ For each message, one transaction loads the conversation, runs the pure `decide`
 new state, the order (if confirmed), the outbox rows for replies and ticket, and marks the
 message done. A crash before the commit leaves the message pending, and it is processed again
 on restart (`recover`); after the commit the outbox delivers what was decided.
+
+Across processes sharing a database, each transaction starts with the customer's database lock
+(adapters.customer_lock) and its writes are conditional: the message must still be pending and
+the conversation still at the version read. A transaction that loses either race is rolled back
+(`_Superseded`) and the customer's pending messages are read again, so no message is handled
+twice and no timer fires twice.
+
+Statements per message: the pending rows (one query for up to a page of a customer's messages),
+then in the transaction the lock (PostgreSQL), the conversation, the stock counts (skipped when
+nothing is counted), the message claim, the conversation write and one multi-row outbox insert.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Callable
@@ -16,12 +27,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters import inbox
+from adapters.customer_lock import lock_customer
 from adapters.db import ConversationRow, InboundMessage, OrderRow, OutboxItem, utcnow
 from adapters.inventory import Inventory
 from bot import texts, window
@@ -43,6 +57,7 @@ from bot.conversation import (
     decide,
 )
 from bot.inventory import short_apology
+from bot.logs import correlation, correlation_id_for
 from bot.metrics import Metrics
 from bot.privacy import mask
 from bot.replies import Reply, TextReply, fit_to_whatsapp, graph_payload, mark_read_payload
@@ -57,6 +72,17 @@ log = logging.getLogger(__name__)
 
 ORDER_NUMBER_START = 1000
 RETRY_SECONDS = 1.0  # after a database hiccup, how soon a customer's messages are tried again
+# Transactions in flight at once (ORDERBOT_PROCESSING_CONCURRENCY): enough to overlap database
+# round trips, few enough that a flood of messages never starves the webhook's acknowledgements.
+DEFAULT_CONCURRENCY = 4
+PENDING_PAGE = 50  # a customer's pending messages read per query
+MAX_ROUNDS = 100  # pages (or restarts after losing a race) per customer before backing off
+
+OutboxValues = dict[str, Any]  # one outbox row, as the multi-row insert takes it
+
+
+class _Superseded(Exception):
+    """Another process handled this message, or changed the conversation, since it was read."""
 
 
 def event_from_message(message: dict[str, Any]) -> Event:
@@ -92,6 +118,7 @@ class Processor:
         template: window.Template | None = None,
         inventory: Inventory | None = None,
         metrics: Metrics | None = None,
+        concurrency: int = DEFAULT_CONCURRENCY,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
@@ -107,6 +134,7 @@ class Processor:
         self._tasks: set[asyncio.Task[None]] = set()
         self._due: dict[str, float] = {}  # customer -> when their quiet window ends
         self._metrics = metrics or Metrics()
+        self._slots = asyncio.Semaphore(max(1, concurrency))
 
     def kick(self, customer: str) -> None:
         """Process this customer's pending messages once they have been quiet for a moment.
@@ -154,32 +182,49 @@ class Processor:
     async def process_customer(self, customer: str) -> None:
         lock = self._locks.setdefault(customer, asyncio.Lock())
         async with lock:
-            while pending := await self._pending(customer):
-                held = NOTHING_HELD  # a burst gets one answer: see bot.burst
-                for position, message_id in enumerate(pending):
-                    try:
-                        held = await self._process(message_id, held=held,
-                                                   more_coming=position < len(pending) - 1)
-                    except OperationalError:
-                        # The database is busy or away (SQLite "database is locked", a dropped
-                        # connection): nothing was committed, so try this customer again soon.
-                        log.warning("database unavailable while processing message %s; "
-                                    "retrying in %.0f s", message_id, RETRY_SECONDS,
-                                    exc_info=True)
-                        asyncio.get_running_loop().call_later(RETRY_SECONDS, self.kick, customer)
-                        return
-                    except Exception as error:
-                        # Left pending, this message would block every later one from this
-                        # customer: record it as failed and tell them.
-                        log.exception("processing message %s failed", message_id)
-                        if not await self._give_up(message_id, error):
-                            asyncio.get_running_loop().call_later(
-                                RETRY_SECONDS, self.kick, customer)
-                            return
+            await self._process_pending(customer)
         if not lock.locked():
             self._locks.pop(customer, None)
 
-    async def _give_up(self, message_id: int, error: Exception) -> bool:
+    async def _process_pending(self, customer: str) -> None:
+        page, rounds = PENDING_PAGE, 0
+        while page == PENDING_PAGE:  # a full page: there may be more behind it
+            rounds += 1
+            if rounds > MAX_ROUNDS:  # another process keeps winning: let it, look again later
+                log.warning("customer %s keeps being handled elsewhere; retrying in %.0f s",
+                            mask(customer), RETRY_SECONDS)
+                asyncio.get_running_loop().call_later(RETRY_SECONDS, self.kick, customer)
+                return
+            pending = await self._pending(customer)
+            page = len(pending)
+            held = NOTHING_HELD  # a burst gets one answer: see bot.burst
+            for position, row in enumerate(pending):
+                try:
+                    held = await self._process(row, held=held,
+                                               more_coming=position < len(pending) - 1)
+                except _Superseded:
+                    # Another process got there first: read what is still pending again.
+                    page = PENDING_PAGE
+                    break
+                except OperationalError:
+                    # The database is busy or away (SQLite "database is locked", a dropped
+                    # connection): nothing was committed, so try this customer again soon.
+                    log.warning("database unavailable while processing message %s; "
+                                "retrying in %.0f s", row.id, RETRY_SECONDS, exc_info=True)
+                    asyncio.get_running_loop().call_later(RETRY_SECONDS, self.kick, customer)
+                    return
+                except Exception as error:
+                    # Left pending, this message would block every later one from this
+                    # customer: record it as failed and tell them.
+                    log.exception("processing message %s failed", row.id)
+                    if not await self._give_up(row.id, error):
+                        asyncio.get_running_loop().call_later(
+                            RETRY_SECONDS, self.kick, customer)
+                        return
+        # Messages stored from now on kick this customer again (webhook), so no query to
+        # confirm that nothing is left.
+
+    async def _give_up(self, message_id: int | None, error: Exception) -> bool:
         try:
             async with self._sessions() as session, session.begin():
                 row = await session.get(InboundMessage, message_id)
@@ -188,36 +233,45 @@ class Processor:
                 row.state, row.processed_at = "failed", utcnow()
                 row.error = f"{type(error).__name__}: {error}"[:500]
                 reply_to = json.loads(row.payload).get("reply_to") or row.customer
-                self._queue_replies(session, row.wamid, reply_to,
-                                    [TextReply(texts.text("internal_error"))])
+                await _insert_outbox(session, self._replies(
+                    row.wamid, reply_to, [TextReply(texts.text("internal_error"))]),
+                    correlation_id_for(row.wamid))
         except Exception:
             log.exception("could not record message %s as failed; it stays pending", message_id)
             return False
         self._on_outbox()
         return True
 
-    async def _pending(self, customer: str) -> list[int]:
+    async def _pending(self, customer: str) -> list[InboundMessage]:
+        """The customer's pending messages in the order they sent them, whole: the message's
+        transaction then needs no read of its own (its claim re-checks the state)."""
         async with self._sessions() as session:
             rows = await session.exec(
-                select(InboundMessage.id)
+                select(InboundMessage)
                 .where(col(InboundMessage.customer) == customer,
                        col(InboundMessage.state) == "pending")
                 .order_by(col(InboundMessage.sent_at), col(InboundMessage.id))  # customer's order
-                .limit(50)
+                .limit(PENDING_PAGE)
             )
-            return [message_id for message_id in rows if message_id is not None]
+            return list(rows)
 
     async def _process(
-        self, message_id: int, *, held: HeldPrompts = NOTHING_HELD, more_coming: bool = False
+        self, row: InboundMessage, *, held: HeldPrompts = NOTHING_HELD, more_coming: bool = False
     ) -> HeldPrompts:
+        async with self._slots:
+            with correlation(correlation_id_for(row.wamid)):
+                return await self._process_one(row, held, more_coming)
+
+    async def _process_one(
+        self, row: InboundMessage, held: HeldPrompts, more_coming: bool
+    ) -> HeldPrompts:
+        correlation_id = correlation_id_for(row.wamid)
         async with self._sessions() as session, session.begin():
-            row = await session.get(InboundMessage, message_id)
-            if row is None or row.state != "pending":
-                return held
+            await lock_customer(session, row.customer)
             stored = json.loads(row.payload)
-            conversation = await session.get(ConversationRow, row.customer) or ConversationRow(
-                customer=row.customer
-            )
+            loaded = await _load_conversation(session, row.customer)
+            conversation = loaded or ConversationRow(customer=row.customer)
+            read_version = conversation.version
             conversation.reply_to = stored.get("reply_to") or row.customer
             conversation.name = stored.get("name") or conversation.name
             conversation.last_inbound_at = max(conversation.last_inbound_at, row.sent_at)
@@ -225,33 +279,50 @@ class Processor:
             # Live counts, so the stock questions and the menu use what is left right now.
             stock = await self.inventory.counts(session, self._catalog())
             decision = self._decide(row, stored["message"], conversation, stock)
+            # Writes from here on; the first one re-checks the message inside the lock.
+            await self._claim(session, row)
+            outbox: list[OutboxValues] = []
             if decision.place_order is not None:
                 decision = await self._reserve(session, row, stored["message"], conversation,
-                                               decision)
+                                               decision, outbox=outbox)
             replies, held = burst_replies(
                 decision.replies, revision=decision.state.revision, stage=decision.state.stage,
                 more_coming=more_coming, held=held)
             if decision.place_order is not None:
                 replies.append(
                     await self._place_order(session, row, conversation, decision.place_order,
-                                            decision.details)
+                                            decision.details, outbox=outbox)
                 )
-            self._queue_replies(session, row.wamid, conversation.reply_to, replies)
-            self._queue_alerts(session, f"alert:{row.wamid}", decision.alerts)
+            outbox += self._replies(row.wamid, conversation.reply_to, replies)
+            outbox += self._alerts(f"alert:{row.wamid}", decision.alerts)
             self._schedule(conversation, decision.state)
             conversation.state = decision.state.to_json()
-            conversation.version += 1
-            conversation.updated_at = utcnow()
-            session.add(conversation)
-            row.state = "done" if row.error is None else "failed"
-            row.processed_at = utcnow()
+            await _save_conversation(session, conversation, read_version, is_new=loaded is None)
+            if row.error is not None:  # decided with an error: recorded on the message
+                await session.exec(update(InboundMessage)
+                                   .where(col(InboundMessage.id) == row.id)
+                                   .values(state="failed", error=row.error))
+            await _insert_outbox(session, outbox, correlation_id)
             received_at, placed = row.received_at, decision.place_order is not None
+        log.debug("message %s (%s) processed: %d outbox row(s)%s", row.id, row.type,
+                  len(outbox), ", order placed" if placed else "")
         # Counted after the commit: a rolled-back transaction placed nothing.
         self._metrics.processed(received_at)
+        self._metrics.count(decision.outcomes)
         if placed:
             self._metrics.orders_confirmed.inc()
         self._on_outbox()
         return held
+
+    @staticmethod
+    async def _claim(session: AsyncSession, row: InboundMessage) -> None:
+        """Mark the message done if it is still pending; else another process handled it."""
+        claimed = await session.exec(
+            update(InboundMessage)
+            .where(col(InboundMessage.id) == row.id, col(InboundMessage.state) == "pending")
+            .values(state="done", processed_at=utcnow()))
+        if claimed.rowcount != 1:
+            raise _Superseded
 
     def _decide(
         self, row: InboundMessage, message: dict[str, Any], conversation: ConversationRow,
@@ -272,7 +343,7 @@ class Processor:
 
     async def _reserve(
         self, session: AsyncSession, row: InboundMessage, message: dict[str, Any],
-        conversation: ConversationRow, decision: Decision,
+        conversation: ConversationRow, decision: Decision, *, outbox: list[OutboxValues],
     ) -> Decision:
         """Take the order's units in this transaction (adapters.inventory). When another
         customer was quicker, decide again on the live counts: the conversation then says what is
@@ -281,7 +352,7 @@ class Processor:
         catalog = self._catalog()
         taken = await self.inventory.reserve(session, row.wamid, decision.place_order, catalog)
         if taken.ok:
-            self._queue_alerts(session, f"stock:{row.wamid}", taken.alerts)
+            outbox += self._alerts(f"stock:{row.wamid}", taken.alerts)
             return decision
         again = self._decide(row, message, conversation, taken.live)
         if again.place_order is None or taken.short is None:
@@ -298,6 +369,8 @@ class Processor:
         conversation: ConversationRow,
         priced: PricedCart,
         details: OrderDetails,
+        *,
+        outbox: list[OutboxValues],
     ) -> Reply:
         catalog = self._catalog()
         latitude, longitude = details.location or (None, None)
@@ -305,7 +378,8 @@ class Processor:
             customer=row.customer,
             customer_name=conversation.name,
             source_wamid=row.wamid,
-            lines=json.dumps([line.line.to_json() for line in priced.lines]),
+            lines=json.dumps([{**line.line.to_json(), "line_total": str(line.total)}
+                              for line in priced.lines]),  # line_total: the owner report
             total=str(priced.total),
             currency=catalog.shop.currency,
             fulfillment=details.fulfilment,
@@ -314,6 +388,7 @@ class Processor:
             longitude=longitude,
             note=details.note,
             prepare_at=details.prepare_at.astimezone(UTC) if details.prepare_at else None,
+            assisted=details.assisted,
         )
         session.add(order)
         await session.flush()  # assigns the id the human order number is derived from
@@ -326,9 +401,7 @@ class Processor:
         # One row per adapter, in the adapter's own lane: a printer that is off holds back
         # only its own tickets, and each adapter gets them in order of confirmation.
         for adapter, part in split_ticket(ticket, self._routing):
-            session.add(OutboxItem(kind=adapter, lane=adapter,
-                                   key=f"order-{order.number}:{adapter}",
-                                   payload=json.dumps(part)))
+            outbox.append(_outbox_row(adapter, adapter, f"order-{order.number}:{adapter}", part))
         if not self._routing.adapters:
             log.warning("order %s has no ticket adapter configured", order.number)
         first_name = conversation.name.split()[0] if conversation.name.strip() else ""
@@ -340,15 +413,12 @@ class Processor:
         ) + "\n" + confirmation_line(details, catalog.shop, when))
 
     @staticmethod
-    def _queue_replies(
-        session: AsyncSession, wamid: str, reply_to: str, replies: list[Reply]
-    ) -> None:
+    def _replies(wamid: str, reply_to: str, replies: list[Reply]) -> list[OutboxValues]:
         lane = f"wa:{reply_to}"
-        session.add(OutboxItem(kind="whatsapp", lane=lane, key=f"read:{wamid}",
-                               payload=json.dumps(mark_read_payload(wamid))))
-        for index, reply in enumerate(fit_to_whatsapp(replies)):
-            session.add(OutboxItem(kind="whatsapp", lane=lane, key=f"reply:{wamid}:{index}",
-                                   payload=json.dumps(graph_payload(reply, reply_to))))
+        return [_outbox_row("whatsapp", lane, f"read:{wamid}", mark_read_payload(wamid)),
+                *(_outbox_row("whatsapp", lane, f"reply:{wamid}:{index}",
+                              graph_payload(reply, reply_to))
+                  for index, reply in enumerate(fit_to_whatsapp(replies)))]
 
     # --- timers, handoff and the 24-hour window (bot.timers, bot.handoff, bot.window) ---
 
@@ -397,9 +467,11 @@ class Processor:
     async def _run_bot_event(self, customer: str, release: bool) -> Released | None:
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
-            conversation = await session.get(ConversationRow, customer)
+            await lock_customer(session, customer)
+            conversation = await _load_conversation(session, customer)
             if conversation is None:
                 return None
+            read_version = conversation.version
             state = ConversationState.from_json(conversation.state)
             event: TimerFired | HandoffRelease
             if release:
@@ -409,7 +481,9 @@ class Processor:
                 kind = due_now(state, conversation.timer_from, self._timers, now)
                 if kind is None:
                     self._schedule(conversation, state)
-                    session.add(conversation)
+                    with contextlib.suppress(_Superseded):  # moved meanwhile: nothing to do
+                        await _save_conversation(session, conversation, read_version,
+                                                 bump=False)
                     return None
                 event, label = TimerFired(kind), kind
             ctx = Context(self._catalog(), _LazyParser(self._parser), conversation.name,
@@ -421,26 +495,29 @@ class Processor:
                 # every sweep; the customer's next message schedules afresh.
                 log.exception("%s for %s failed; timer dropped", label, customer)
                 conversation.due_at = conversation.due_kind = None
-                session.add(conversation)
+                with contextlib.suppress(_Superseded):
+                    await _save_conversation(session, conversation, read_version, bump=False)
                 return None
-            delivery = self._queue_bot_initiated(
-                session, f"{label}:{customer}:{conversation.version}", conversation,
-                decision.replies, now)
+            outbox, delivery = self._bot_initiated(
+                f"{label}:{customer}:{conversation.version}", conversation, decision.replies, now)
             if release:
                 conversation.timer_from = now  # cart timers start again from here
             log.info("%s for %s: %d message(s), %s", label, customer, len(decision.replies),
                      delivery)
             self._schedule(conversation, decision.state)
             conversation.state = decision.state.to_json()
-            conversation.version += 1
-            conversation.updated_at = utcnow()
-            session.add(conversation)
+            try:
+                # Conditional: a second process sweeping the same timer finds it moved on.
+                await _save_conversation(session, conversation, read_version)
+            except _Superseded:
+                return None
+            await _insert_outbox(session, outbox)
             return Released(customer, conversation.name, state.handoff, delivery)
 
-    def _queue_bot_initiated(
-        self, session: AsyncSession, key: str, conversation: ConversationRow,
-        replies: tuple[Reply, ...], now: datetime,
-    ) -> window.Delivery:
+    def _bot_initiated(
+        self, key: str, conversation: ConversationRow, replies: tuple[Reply, ...],
+        now: datetime,
+    ) -> tuple[list[OutboxValues], window.Delivery]:
         """Messages nobody just asked for: inside the 24-hour window as they are, else as the
         configured template, else not at all (logged)."""
         to = conversation.reply_to or conversation.customer
@@ -456,22 +533,20 @@ class Processor:
             log.warning("24-hour window closed for %s: %d message(s) not sent (set "
                         "ORDERBOT_REMINDER_TEMPLATE to send a template instead)", to,
                         len(replies))
-        for index, payload in enumerate(outgoing.payloads):
-            session.add(OutboxItem(kind="whatsapp", lane=f"wa:{to}", key=f"{key}:{index}",
-                                   payload=json.dumps(payload)))
-        return outgoing.delivery
+        return [_outbox_row("whatsapp", f"wa:{to}", f"{key}:{index}", payload)
+                for index, payload in enumerate(outgoing.payloads)], outgoing.delivery
 
-    def _queue_alerts(self, session: AsyncSession, key: str, alerts: tuple[str, ...]) -> None:
+    def _alerts(self, key: str, alerts: tuple[str, ...]) -> list[OutboxValues]:
         if not alerts:
-            return
+            return []
         owner = (self._catalog().shop.owner_whatsapp or "").lstrip("+")
         if not owner:
             log.warning("no shop.owner_whatsapp in the catalog: %d alert(s) not sent: %s",
                         len(alerts), " | ".join(alerts))
-            return
-        for index, alert in enumerate(alerts):
-            session.add(OutboxItem(kind="whatsapp", lane=f"wa:{owner}", key=f"{key}:{index}",
-                                   payload=json.dumps(graph_payload(TextReply(alert), owner))))
+            return []
+        return [_outbox_row("whatsapp", f"wa:{owner}", f"{key}:{index}",
+                            graph_payload(TextReply(alert), owner))
+                for index, alert in enumerate(alerts)]
 
     def _customer_wrote(self, conversation: ConversationRow, sent_at: int) -> None:
         now = self._clock.now()
@@ -484,6 +559,60 @@ class Processor:
         due = next_timer(state, conversation.timer_from, self._timers)
         conversation.due_at = None if due is None else due.at
         conversation.due_kind = None if due is None else due.kind
+
+
+def _outbox_row(kind: str, lane: str, key: str, payload: Any) -> OutboxValues:
+    return {"kind": kind, "lane": lane, "key": key, "payload": json.dumps(payload)}
+
+
+async def _insert_outbox(session: AsyncSession, rows: list[OutboxValues],
+                         correlation_id: str | None = None) -> None:
+    """All of a transaction's outbox rows in one multi-row insert, in list order (= lane order)."""
+    if not rows:
+        return
+    now = utcnow()
+    # The table, not the ORM class: a plain executemany, no ORM bookkeeping per row.
+    await session.exec(insert(OutboxItem.__table__), params=[  # type: ignore[attr-defined]
+        {**row, "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
+         "correlation_id": correlation_id} for row in rows])
+
+
+async def _load_conversation(session: AsyncSession, customer: str) -> ConversationRow | None:
+    """The conversation as a detached copy: it is written back only by _save_conversation."""
+    conversation = await session.get(ConversationRow, customer)
+    if conversation is not None:
+        session.expunge(conversation)
+    return conversation
+
+
+_CONVERSATION_FIELDS = ("reply_to", "name", "state", "last_inbound_at", "customer_at",
+                        "timer_from", "due_at", "due_kind")
+
+
+async def _save_conversation(session: AsyncSession, conversation: ConversationRow,
+                             read_version: int, *, is_new: bool = False, bump: bool = True
+                             ) -> None:
+    """Write the conversation if nobody moved it since it was read (raises _Superseded)."""
+    if bump:
+        conversation.version = read_version + 1
+    conversation.updated_at = utcnow()
+    values = {name: getattr(conversation, name) for name in _CONVERSATION_FIELDS}
+    values |= {"version": conversation.version, "updated_at": conversation.updated_at}
+    if is_new:
+        dialect = session.get_bind().dialect.name
+        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
+            ConversationRow).values(customer=conversation.customer, **values)
+        # preserve_rowcount: SQLAlchemy reports an INSERT's row count only when asked.
+        written = await session.exec(statement.on_conflict_do_nothing(),
+                                     execution_options={"preserve_rowcount": True})
+    else:
+        written = await session.exec(
+            update(ConversationRow)
+            .where(col(ConversationRow.customer) == conversation.customer,
+                   col(ConversationRow.version) == read_version)
+            .values(**values))
+    if written.rowcount != 1:
+        raise _Superseded
 
 
 @dataclass(frozen=True)

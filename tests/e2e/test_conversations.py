@@ -13,7 +13,7 @@ import pytest
 
 from adapters.whatsapp_emulator import EmulatorState
 from bot.config import Settings
-from tests.conftest import ClientFactory, Kitchen
+from tests.conftest import BOTH_DATABASES, ClientFactory, Kitchen
 from tests.conversation_runner import (
     CONVERSATIONS,
     ConversationError,
@@ -37,6 +37,7 @@ def play(aiohttp_client: ClientFactory, settings: Settings, emulated: EmulatorSt
     return run
 
 
+@BOTH_DATABASES  # the scale-out store must hold every conversation too (issue 6)
 @pytest.mark.parametrize("path", FILES, ids=[path.stem for path in FILES])
 async def test_conversation(path: Path, play: Play) -> None:
     await play(path)

@@ -22,6 +22,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.state import APP_STATE
 from tests.conftest import (
+    BOTH_DATABASES,
     CUSTOMER,
     ClientFactory,
     Kitchen,
@@ -29,6 +30,8 @@ from tests.conftest import (
     wait_for,
 )
 from tests.e2e.test_order_flow import confirm_for_pickup, last_body, say
+
+pytestmark = BOTH_DATABASES
 
 Client = TestClient[web.Request, web.Application]
 OWNER = "15550001111"  # shop.owner_whatsapp of the sample restaurant

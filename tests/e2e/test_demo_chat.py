@@ -91,7 +91,7 @@ def button_number(output: str, title: str) -> str:
     """The number the chat printed for the last button with this title."""
     numbers = re.findall(rf"\[(\d+)\] {re.escape(title)}\b", output)
     assert numbers, f"no {title!r} button in:\n{output}"
-    return numbers[-1]
+    return str(numbers[-1])
 
 
 async def test_demo_and_chat_place_an_order_that_the_kitchen_prints(tmp_path: Path) -> None:

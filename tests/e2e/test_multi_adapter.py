@@ -16,9 +16,11 @@ from adapters.whatsapp_emulator import EmulatorState
 from bot.app import create_app
 from bot.config import Settings
 from bot.state import APP_STATE
-from tests.conftest import ClientFactory, Kitchen, wait_for
+from tests.conftest import BOTH_DATABASES, ClientFactory, Kitchen, wait_for
 from tests.e2e.test_order_flow import confirm_for_pickup, last_body, say
 from tests.tcp_printer import RecordingPrinter, closed_port
+
+pytestmark = BOTH_DATABASES
 
 Client = TestClient[web.Request, web.Application]
 

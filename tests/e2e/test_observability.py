@@ -129,3 +129,43 @@ async def test_metrics_after_one_order_through_the_webhook(
     # Nothing that identifies the customer or a credential is exposed.
     text = await (await bot.get("/metrics")).text()
     assert CUSTOMER not in text and APP_SECRET not in text and ACCESS_TOKEN not in text
+
+
+async def test_metrics_count_parse_outcomes_questions_cancels_and_unhelped_orders(
+    bot: Client, emulated: EmulatorState, kitchen: Kitchen
+) -> None:
+    async def say(text: str, customer: str = CUSTOMER) -> None:
+        message = fake_customer.text_message(customer, text)
+        assert await post_signed(bot, fake_customer.envelope(
+            message, customer, "Alex Buyer", PHONE_NUMBER_ID)) == 200
+        await bot.app[APP_STATE].processor.idle()
+        await bot.app[APP_STATE].dispatcher.wait_quiet()
+
+    before = await scrape(bot)
+    assert before[("orderbot_clarifications_total", (("kind", "variant"),))] == 0
+    assert before[("orderbot_orders_by_help", (("help", "none"),))] == 0
+
+    await say("a margherita")  # understood; the bot asks which size
+    assert "Which one" in last_body(emulated)
+    await say("large")  # an answer, not an order text
+    await say("and a lasagna")  # we have no lasagna
+    await say("i'll have lasagna and a large pepsi")  # half understood
+    assert "Total:" in last_body(emulated)
+    await confirm_for_pickup(bot, emulated)
+    await wait_for(lambda: bool(kitchen.tickets) and "confirmed" in last_body(emulated))
+    other = "15550009999"
+    await say("2 chicken shawarma", other)
+    await say("cancel", other)  # the customer drops the order before placing it
+
+    after = await scrape(bot)
+    outcomes = {labels[0][1]: value for (name, labels), value in after.items()
+                if name == "orderbot_parse_outcomes_total"}
+    assert outcomes == {"understood": 2, "partial": 1, "unknown_item": 1, "unavailable": 0,
+                        "nothing": 0}
+    assert after[("orderbot_clarifications_total", (("kind", "variant"),))] == 1
+    assert after[("orderbot_clarifications_total", (("kind", "option"),))] == 0
+    assert after[("orderbot_orders_cancelled_total", (("by", "customer"),))] == 1
+    # Read from the database at scrape time: the one order was placed by the bot alone.
+    assert after[("orderbot_orders_by_help", (("help", "none"),))] == 1
+    assert after[("orderbot_orders_by_help", (("help", "human"),))] == 0
+    assert after[("orderbot_orders_confirmed_total", ())] == 1

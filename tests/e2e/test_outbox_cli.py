@@ -15,7 +15,9 @@ from adapters.whatsapp_emulator import EmulatorState, FailureRule
 from bot import fake_customer
 from bot.config import Settings
 from bot.state import APP_STATE
-from tests.conftest import CUSTOMER, PHONE_NUMBER_ID, post_signed, wait_for
+from tests.conftest import BOTH_DATABASES, CUSTOMER, PHONE_NUMBER_ID, post_signed, wait_for
+
+pytestmark = BOTH_DATABASES
 
 Client = TestClient[web.Request, web.Application]
 

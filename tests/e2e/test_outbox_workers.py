@@ -134,8 +134,10 @@ async def test_on_postgres_a_row_another_worker_holds_is_skipped_not_waited_for(
             await engine.dispose()
 
 
-async def test_stop_finishes_the_delivery_in_hand_and_claims_nothing_more(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'stop.db'}")
+async def test_stop_finishes_the_delivery_in_hand_and_claims_nothing_more(
+    database_url: str,
+) -> None:
+    engine = make_engine(database_url)
     try:
         await create_tables(engine)
         sessions = session_factory(engine)

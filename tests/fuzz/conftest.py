@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import settings
 
+from bot.config import Settings
 from catalog.catalog import Catalog
 from catalog.loader import load_catalog
 from parsers.order_parser import OrderParser
@@ -41,3 +42,11 @@ def restaurant_parser(restaurant: Catalog) -> OrderParser:
 @pytest.fixture(scope="session")
 def grocery_parser(grocery: Catalog) -> OrderParser:
     return OrderParser(grocery)
+
+
+@pytest.fixture
+def settings_unlimited(settings: Settings) -> Settings:
+    """The e2e settings without the per-sender rate limit: one app takes hundreds of examples
+    from the same customer, which is a flood by the limit's measure (tests/e2e/test_ingest.py
+    covers the limit)."""
+    return settings.model_copy(update={"rate_limit_per_minute": 0})

@@ -23,10 +23,12 @@ from sqlmodel import col, select
 
 from adapters.db import ConversationRow, InboundMessage, OrderRow, OutboxItem, StatusEvent
 from adapters.whatsapp_emulator import EmulatorState
+from bot.app import create_app
+from bot.config import Settings
 from bot.security import sign
 from bot.state import APP_STATE
 from bot.whatsapp_payloads import MAX_JSON_DEPTH
-from tests.conftest import APP_SECRET, CUSTOMER, post_signed
+from tests.conftest import APP_SECRET, CUSTOMER, ClientFactory, post_signed
 from tests.fuzz.budget import examples
 from tests.fuzz.strategies import ODD_PIECES, deeply_nested, encode, webhook_body
 from tests.paths import whatsapp_fixture
@@ -79,6 +81,11 @@ async def dead_letters(client: Client) -> list[str]:
     async with client.app[APP_STATE].sessions() as session:
         dead = await session.exec(select(OutboxItem).where(col(OutboxItem.state) == "dead"))
         return [f"{row.id}: {row.last_error}" for row in dead]
+
+
+@pytest.fixture
+async def bot(aiohttp_client: ClientFactory, settings_unlimited: Settings) -> Client:
+    return await aiohttp_client(create_app(settings_unlimited))
 
 
 @pytest.fixture

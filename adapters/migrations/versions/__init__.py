@@ -1,0 +1,1 @@
+"""Alembic revisions, one file each (`python -m adapters.migrations revision "what changed"`)."""
