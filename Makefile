@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
+# Test processes: one per core (the suite's servers, databases and ports are per test).
+TEST_WORKERS ?= 2
+
 .PHONY: demo test lint chat clean
 
 $(STAMP): pyproject.toml
@@ -26,7 +29,7 @@ lint: $(STAMP)
 
 ## The whole test suite: lint, type check, then every test. CI runs exactly this.
 test: lint
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; \
+	@$(BIN)/python -m pytest -n $(TEST_WORKERS) $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: the suite is broken"; exit 1; fi; \
 	exit $$rc
 
