@@ -78,6 +78,7 @@ class OutboxDispatcher:
         scheduler: AsyncIOScheduler | None = None,
         job_id: str = "outbox-dispatcher",
         metrics: Metrics | None = None,
+        round_seconds: float = CLAIM_LEASE.total_seconds() / 2,
     ) -> None:
         """`owner` returns shop.owner_whatsapp now (the catalog may be reloaded). A shared
         `scheduler` is started and shut down by its owner; without one the dispatcher has its own.
@@ -87,6 +88,10 @@ class OutboxDispatcher:
         self._owner = owner
         self._policy = policy or RetryPolicy()
         self._poll_interval = poll_interval
+        # A round starts no new send after this long, so it is recorded well inside the claim
+        # lease (slow adapters, a long lane): a lease that ran out mid-round would let another
+        # worker claim rows this one already sent, and send them again.
+        self._round_seconds = round_seconds
         self._owns_scheduler = scheduler is None
         self._scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
         self._job_id = job_id
@@ -226,12 +231,16 @@ class OutboxDispatcher:
             lanes: dict[str, list[OutboxItem]] = {}
             for row in claimed:
                 lanes.setdefault(row.lane, []).append(row)
-            runs = await asyncio.gather(*(self._deliver_lane(rows) for rows in lanes.values()))
-            sent = await self._record(token, [outcome for run in runs for outcome in run])
+            deadline = asyncio.get_running_loop().time() + self._round_seconds
+            runs = await asyncio.gather(*(self._deliver_lane(rows, deadline)
+                                          for rows in lanes.values()))
+            outcomes = [outcome for run in runs for outcome in run]
+            sent = await self._record(token, outcomes)
             delivered += sent
             if not sent:
                 break  # everything due failed: wait for backoff instead of spinning
-            if len(lanes) < BATCH and all(len(rows) < LANE_RUN for rows in lanes.values()):
+            if (len(lanes) < BATCH and all(len(rows) < LANE_RUN for rows in lanes.values())
+                    and all(outcome.tried for outcome in outcomes)):
                 break  # all that was due is done; rows committed since then kick() again
         return delivered
 
@@ -281,12 +290,14 @@ class OutboxDispatcher:
             claimed = sorted(rows.scalars(), key=lambda row: row.id or 0)
         return token, claimed
 
-    async def _deliver_lane(self, rows: list[OutboxItem]) -> list[_Outcome]:
-        """One lane's rows in order, up to its first failure; the rest are left for later."""
+    async def _deliver_lane(self, rows: list[OutboxItem], deadline: float) -> list[_Outcome]:
+        """One lane's rows in order, up to its first failure or the round's deadline; the rest
+        are left for the next round."""
         outcomes: list[_Outcome] = []
         blocked = False
+        loop = asyncio.get_running_loop()
         for row in rows:
-            if blocked or self._stopping:
+            if blocked or self._stopping or loop.time() > deadline:
                 outcomes.append(_Outcome(row, tried=False))
                 continue
             with correlation(row.correlation_id):

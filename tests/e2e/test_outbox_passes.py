@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -149,3 +150,24 @@ async def test_a_delivery_logs_under_the_correlation_id_of_its_message(tmp_path:
 async def _due_now(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session, session.begin():
         await session.exec(update(OutboxItem).values(next_attempt_at=utcnow()))
+
+
+@BOTH_DATABASES
+async def test_a_slow_lane_is_recorded_in_rounds_that_end_well_inside_the_claim_lease(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    """A round stops starting sends at its deadline and records what it sent, so a lease never
+    runs out on rows already sent (another worker would send them again); the rest follow in
+    the next rounds, still in order."""
+    await add_rows(sessions, {"wa:slow": 6})
+    receiver = Receiver()
+
+    async def slow(payload: dict[str, Any], key: str) -> str:
+        await asyncio.sleep(0.05)
+        return await receiver.send(payload, key)
+
+    claims = claims_counted(sessions)
+    dispatcher = OutboxDispatcher(sessions, {"test": slow}, policy=FAST, round_seconds=0.08)
+    assert await dispatcher.drain() == 6
+    assert receiver.got == [("wa:slow", seq) for seq in range(6)]
+    assert len(claims) >= 2  # cut into rounds, each recorded before the next claim
