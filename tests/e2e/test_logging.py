@@ -26,7 +26,7 @@ from tests.conftest import (
     Kitchen,
     wait_for,
 )
-from tests.e2e.test_serve_process import ORDERBOT, base_env, free_port
+from tests.e2e.test_serve_process import ORDERBOT, base_env, free_port, wait_until_up
 from tests.paths import RESTAURANT_CATALOG
 
 DELIVERY_LOGGERS = ("bot.dispatcher", "adapters.")
@@ -56,7 +56,7 @@ async def test_one_message_s_log_lines_share_its_correlation_id_and_mask_the_cus
         url = f"http://127.0.0.1:{port}/webhook"
         try:
             async with aiohttp.ClientSession() as http:
-                await _wait_until_up(http, f"http://127.0.0.1:{port}/healthz")
+                await wait_until_up(http, f"http://127.0.0.1:{port}/healthz")
                 # The first reply fails once, with the number in Graph's words: a delivery
                 # line that quotes it.
                 async with http.post(emulator.make_url("/_emulator/fail"), json={
@@ -146,15 +146,3 @@ async def _send(http: aiohttp.ClientSession, url: str, message: dict[str, Any]) 
         assert response.status == 200
     wamid: str = message["id"]
     return wamid
-
-
-async def _wait_until_up(http: aiohttp.ClientSession, url: str) -> None:
-    for _ in range(300):
-        try:
-            async with http.get(url) as response:
-                if response.status == 200:
-                    return
-        except aiohttp.ClientError:
-            pass
-        await asyncio.sleep(0.1)
-    raise AssertionError("orderbot serve did not come up")

@@ -93,7 +93,7 @@ async def test_a_served_process_takes_an_order_end_to_end(
     url = f"http://127.0.0.1:{port}/webhook"
     try:
         async with aiohttp.ClientSession() as http:
-            await _wait_until_up(http, f"http://127.0.0.1:{port}/healthz")
+            await wait_until_up(http, f"http://127.0.0.1:{port}/healthz")
             await _send(http, url, fake_customer.text_message(CUSTOMER, "a falafel wrap"))
             await wait_for(lambda: any(e["payload"]["type"] == "interactive"
                                        for e in emulated.messages_to(CUSTOMER)), timeout=20)
@@ -129,7 +129,7 @@ async def _send(http: aiohttp.ClientSession, url: str, message: dict[str, object
         assert response.status == 200
 
 
-async def _wait_until_up(http: aiohttp.ClientSession, url: str) -> None:
+async def wait_until_up(http: aiohttp.ClientSession, url: str) -> None:
     for _ in range(300):
         try:
             async with http.get(url) as response:
