@@ -46,7 +46,23 @@ def _env(name: str) -> Any:
     return Field(validation_alias=AliasChoices(name, name.lower()))
 
 
-class Settings(BaseSettings):
+class _OrderbotSources(BaseSettings):
+    """Where every orderbot settings class reads from: explicit arguments win, then the
+    environment, then orderbot.toml in the working directory."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+class Settings(_OrderbotSources):
     """Everything configurable. Secrets are SecretStr so they never print."""
 
     model_config = SettingsConfigDict(
@@ -230,18 +246,6 @@ class Settings(BaseSettings):
     def ticket_routing(self) -> Routing:
         return Routing.parse(self.ticket_adapters(), self.routes)
 
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Explicit arguments win, then the environment, then orderbot.toml in the working dir.
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
-
     def missing_for_serve(self) -> list[str]:
         """Names of the required secrets that are not set (empty strings count as missing)."""
         values = {
@@ -283,7 +287,7 @@ class Settings(BaseSettings):
         return found
 
 
-class LogSettings(BaseSettings):
+class LogSettings(_OrderbotSources):
     """ORDERBOT_LOG_FORMAT and ORDERBOT_LOG_LEVEL, read apart from Settings: the command line sets
     logging up before any command runs, and a command that needs no settings (`parse`) must not
     fail on an unrelated one. None: the command's own default (JSON for `serve`, else text)."""
@@ -302,17 +306,6 @@ class LogSettings(BaseSettings):
             value = value.strip()
             return value.upper() if value.lower() in _LEVEL_NAMES else value.lower() or None
         return value
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
 
 
 _LEVEL_NAMES = ("debug", "info", "warning", "error", "critical")
