@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from adapters import migrations
+from adapters import migrations, sqlite_driver
 
 log = logging.getLogger(__name__)
 
@@ -184,10 +184,13 @@ class StockReservation(SQLModel, table=True):
 
 
 def async_url(url: str) -> str:
-    """Map the configured (sync-style) URL onto its async driver: sqlite -> aiosqlite."""
+    """Map the configured (sync-style) URL onto its async driver: sqlite -> our inline driver
+    (adapters.sqlite_driver, also for sqlite+aiosqlite URLs written before it), postgresql ->
+    psycopg."""
     parsed = make_url(url)
-    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
-        return parsed.set(drivername="sqlite+aiosqlite").render_as_string(hide_password=False)
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite", "sqlite+aiosqlite"):
+        return parsed.set(drivername=f"sqlite+{sqlite_driver.DRIVER}").render_as_string(
+            hide_password=False)
     if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg2"):
         return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
     return url
