@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import functools
 import logging
-import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -209,10 +208,6 @@ def _stock_sync(processor: Processor, sessions: async_sessionmaker[AsyncSession]
 async def _ingest_lifecycle(app: web.Application) -> AsyncIterator[None]:
     # Stopped after the last request was answered (aiohttp runs cleanup after in-flight
     # handlers finish), storing anything still queued.
-    # The database driver (aiosqlite) runs in a thread that needs the GIL back after every step;
-    # with Python's default 5 ms switch interval a busy event loop makes each hand-back wait,
-    # and a webhook's commit took tens of milliseconds doing nothing. 1 ms cuts that wait.
-    sys.setswitchinterval(min(sys.getswitchinterval(), 0.001))
     app[INGEST_KEY].start()
     yield
     await app[INGEST_KEY].stop()

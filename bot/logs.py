@@ -193,10 +193,8 @@ def setup_logging(log_format: LogFormat, level: int | str = logging.INFO,
             old.close()
     root.addHandler(handler)
     root.setLevel(level)
-    # Noise next to real events: APScheduler logs every timer sweep (each 30 s) at INFO,
-    # aiosqlite two DEBUG lines per database call.
+    # Noise next to real events: APScheduler logs every timer sweep (each 30 s) at INFO.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
-    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, root.level))
     return handler.redactor
 
 

@@ -8,12 +8,13 @@ on restart (`recover`); after the commit the outbox delivers what was decided.
 Across processes sharing a database, each transaction starts with the customer's database lock
 (adapters.customer_lock) and its writes are conditional: the message must still be pending and
 the conversation still at the version read. A transaction that loses either race is rolled back
-(`_Superseded`) and the customer's pending messages are read again, so no message is handled
+(`Superseded`) and the customer's pending messages are read again, so no message is handled
 twice and no timer fires twice.
 
 Statements per message: the pending rows (one query for up to a page of a customer's messages),
 then in the transaction the lock (PostgreSQL), the conversation, the stock counts (skipped when
-nothing is counted), the message claim, the conversation write and one multi-row outbox insert.
+nothing is counted), the message claim, the conversation write and one multi-row outbox insert;
+they are prepared once in adapters.message_store, which says why they bypass the ORM.
 """
 
 from __future__ import annotations
@@ -27,8 +28,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel import col, select
@@ -36,8 +35,19 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters import inbox
 from adapters.customer_lock import lock_customer
-from adapters.db import ConversationRow, InboundMessage, OrderRow, OutboxItem, utcnow
+from adapters.db import ConversationRow, InboundMessage, OrderRow, utcnow
 from adapters.inventory import Inventory
+from adapters.message_store import (
+    PENDING_PAGE,
+    OutboxValues,
+    Superseded,
+    claim_message,
+    insert_outbox,
+    load_conversation,
+    mark_failed,
+    pending_messages,
+    save_conversation,
+)
 from bot import texts, window
 from bot.burst import NOTHING_HELD, HeldPrompts, burst_replies
 from bot.cart import PricedCart
@@ -75,15 +85,7 @@ RETRY_SECONDS = 1.0  # after a database hiccup, how soon a customer's messages a
 # Transactions in flight at once (ORDERBOT_PROCESSING_CONCURRENCY): enough to overlap database
 # round trips, few enough that a flood of messages never starves the webhook's acknowledgements.
 DEFAULT_CONCURRENCY = 4
-PENDING_PAGE = 50  # a customer's pending messages read per query
 MAX_ROUNDS = 100  # pages (or restarts after losing a race) per customer before backing off
-
-OutboxValues = dict[str, Any]  # one outbox row, as the multi-row insert takes it
-
-
-class _Superseded(Exception):
-    """Another process handled this message, or changed the conversation, since it was read."""
-
 
 def event_from_message(message: dict[str, Any]) -> Event:
     tapped = reply_id(message)
@@ -199,10 +201,13 @@ class Processor:
             page = len(pending)
             held = NOTHING_HELD  # a burst gets one answer: see bot.burst
             for position, row in enumerate(pending):
+                # SQLite runs inline (adapters.sqlite_driver): without this a long page would
+                # hold the loop, and the webhook's acknowledgements, until it was done.
+                await asyncio.sleep(0)
                 try:
                     held = await self._process(row, held=held,
                                                more_coming=position < len(pending) - 1)
-                except _Superseded:
+                except Superseded:
                     # Another process got there first: read what is still pending again.
                     page = PENDING_PAGE
                     break
@@ -233,7 +238,7 @@ class Processor:
                 row.state, row.processed_at = "failed", utcnow()
                 row.error = f"{type(error).__name__}: {error}"[:500]
                 reply_to = json.loads(row.payload).get("reply_to") or row.customer
-                await _insert_outbox(session, self._replies(
+                await insert_outbox(session, self._replies(
                     row.wamid, reply_to, [TextReply(texts.text("internal_error"))]),
                     correlation_id_for(row.wamid))
         except Exception:
@@ -243,17 +248,8 @@ class Processor:
         return True
 
     async def _pending(self, customer: str) -> list[InboundMessage]:
-        """The customer's pending messages in the order they sent them, whole: the message's
-        transaction then needs no read of its own (its claim re-checks the state)."""
         async with self._sessions() as session:
-            rows = await session.exec(
-                select(InboundMessage)
-                .where(col(InboundMessage.customer) == customer,
-                       col(InboundMessage.state) == "pending")
-                .order_by(col(InboundMessage.sent_at), col(InboundMessage.id))  # customer's order
-                .limit(PENDING_PAGE)
-            )
-            return list(rows)
+            return await pending_messages(session, customer)
 
     async def _process(
         self, row: InboundMessage, *, held: HeldPrompts = NOTHING_HELD, more_coming: bool = False
@@ -269,7 +265,7 @@ class Processor:
         async with self._sessions() as session, session.begin():
             await lock_customer(session, row.customer)
             stored = json.loads(row.payload)
-            loaded = await _load_conversation(session, row.customer)
+            loaded = await load_conversation(session, row.customer)
             conversation = loaded or ConversationRow(customer=row.customer)
             read_version = conversation.version
             conversation.reply_to = stored.get("reply_to") or row.customer
@@ -280,7 +276,7 @@ class Processor:
             stock = await self.inventory.counts(session, self._catalog())
             decision = self._decide(row, stored["message"], conversation, stock)
             # Writes from here on; the first one re-checks the message inside the lock.
-            await self._claim(session, row)
+            await claim_message(session, row.id)
             outbox: list[OutboxValues] = []
             if decision.place_order is not None:
                 decision = await self._reserve(session, row, stored["message"], conversation,
@@ -297,12 +293,10 @@ class Processor:
             outbox += self._alerts(f"alert:{row.wamid}", decision.alerts)
             self._schedule(conversation, decision.state)
             conversation.state = decision.state.to_json()
-            await _save_conversation(session, conversation, read_version, is_new=loaded is None)
+            await save_conversation(session, conversation, read_version, is_new=loaded is None)
             if row.error is not None:  # decided with an error: recorded on the message
-                await session.exec(update(InboundMessage)
-                                   .where(col(InboundMessage.id) == row.id)
-                                   .values(state="failed", error=row.error))
-            await _insert_outbox(session, outbox, correlation_id)
+                await mark_failed(session, row.id, row.error)
+            await insert_outbox(session, outbox, correlation_id)
             received_at, placed = row.received_at, decision.place_order is not None
         log.debug("message %s (%s) processed: %d outbox row(s)%s", row.id, row.type,
                   len(outbox), ", order placed" if placed else "")
@@ -313,16 +307,6 @@ class Processor:
             self._metrics.orders_confirmed.inc()
         self._on_outbox()
         return held
-
-    @staticmethod
-    async def _claim(session: AsyncSession, row: InboundMessage) -> None:
-        """Mark the message done if it is still pending; else another process handled it."""
-        claimed = await session.exec(
-            update(InboundMessage)
-            .where(col(InboundMessage.id) == row.id, col(InboundMessage.state) == "pending")
-            .values(state="done", processed_at=utcnow()))
-        if claimed.rowcount != 1:
-            raise _Superseded
 
     def _decide(
         self, row: InboundMessage, message: dict[str, Any], conversation: ConversationRow,
@@ -468,7 +452,7 @@ class Processor:
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
             await lock_customer(session, customer)
-            conversation = await _load_conversation(session, customer)
+            conversation = await load_conversation(session, customer)
             if conversation is None:
                 return None
             read_version = conversation.version
@@ -481,8 +465,8 @@ class Processor:
                 kind = due_now(state, conversation.timer_from, self._timers, now)
                 if kind is None:
                     self._schedule(conversation, state)
-                    with contextlib.suppress(_Superseded):  # moved meanwhile: nothing to do
-                        await _save_conversation(session, conversation, read_version,
+                    with contextlib.suppress(Superseded):  # moved meanwhile: nothing to do
+                        await save_conversation(session, conversation, read_version,
                                                  bump=False)
                     return None
                 event, label = TimerFired(kind), kind
@@ -495,8 +479,8 @@ class Processor:
                 # every sweep; the customer's next message schedules afresh.
                 log.exception("%s for %s failed; timer dropped", label, customer)
                 conversation.due_at = conversation.due_kind = None
-                with contextlib.suppress(_Superseded):
-                    await _save_conversation(session, conversation, read_version, bump=False)
+                with contextlib.suppress(Superseded):
+                    await save_conversation(session, conversation, read_version, bump=False)
                 return None
             outbox, delivery = self._bot_initiated(
                 f"{label}:{customer}:{conversation.version}", conversation, decision.replies, now)
@@ -508,10 +492,10 @@ class Processor:
             conversation.state = decision.state.to_json()
             try:
                 # Conditional: a second process sweeping the same timer finds it moved on.
-                await _save_conversation(session, conversation, read_version)
-            except _Superseded:
+                await save_conversation(session, conversation, read_version)
+            except Superseded:
                 return None
-            await _insert_outbox(session, outbox)
+            await insert_outbox(session, outbox)
             return Released(customer, conversation.name, state.handoff, delivery)
 
     def _bot_initiated(
@@ -563,56 +547,6 @@ class Processor:
 
 def _outbox_row(kind: str, lane: str, key: str, payload: Any) -> OutboxValues:
     return {"kind": kind, "lane": lane, "key": key, "payload": json.dumps(payload)}
-
-
-async def _insert_outbox(session: AsyncSession, rows: list[OutboxValues],
-                         correlation_id: str | None = None) -> None:
-    """All of a transaction's outbox rows in one multi-row insert, in list order (= lane order)."""
-    if not rows:
-        return
-    now = utcnow()
-    # The table, not the ORM class: a plain executemany, no ORM bookkeeping per row.
-    await session.exec(insert(OutboxItem.__table__), params=[  # type: ignore[attr-defined]
-        {**row, "state": "pending", "attempts": 0, "next_attempt_at": now, "created_at": now,
-         "correlation_id": correlation_id} for row in rows])
-
-
-async def _load_conversation(session: AsyncSession, customer: str) -> ConversationRow | None:
-    """The conversation as a detached copy: it is written back only by _save_conversation."""
-    conversation = await session.get(ConversationRow, customer)
-    if conversation is not None:
-        session.expunge(conversation)
-    return conversation
-
-
-_CONVERSATION_FIELDS = ("reply_to", "name", "state", "last_inbound_at", "customer_at",
-                        "timer_from", "due_at", "due_kind")
-
-
-async def _save_conversation(session: AsyncSession, conversation: ConversationRow,
-                             read_version: int, *, is_new: bool = False, bump: bool = True
-                             ) -> None:
-    """Write the conversation if nobody moved it since it was read (raises _Superseded)."""
-    if bump:
-        conversation.version = read_version + 1
-    conversation.updated_at = utcnow()
-    values = {name: getattr(conversation, name) for name in _CONVERSATION_FIELDS}
-    values |= {"version": conversation.version, "updated_at": conversation.updated_at}
-    if is_new:
-        dialect = session.get_bind().dialect.name
-        statement = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(
-            ConversationRow).values(customer=conversation.customer, **values)
-        # preserve_rowcount: SQLAlchemy reports an INSERT's row count only when asked.
-        written = await session.exec(statement.on_conflict_do_nothing(),
-                                     execution_options={"preserve_rowcount": True})
-    else:
-        written = await session.exec(
-            update(ConversationRow)
-            .where(col(ConversationRow.customer) == conversation.customer,
-                   col(ConversationRow.version) == read_version)
-            .values(**values))
-    if written.rowcount != 1:
-        raise _Superseded
 
 
 @dataclass(frozen=True)
