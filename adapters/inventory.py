@@ -54,6 +54,10 @@ class StockLine:
     low_alerted: bool
 
 
+_STOCK = StockRow.__table__  # type: ignore[attr-defined]
+_COUNTS = select(_STOCK.c.product, _STOCK.c.variant, _STOCK.c.units)  # built once: every message
+
+
 class Inventory:
     """Stock queries, each run inside the caller's session (and so its transaction).
 
@@ -70,17 +74,15 @@ class Inventory:
 
         No query at all when the catalog counts nothing and the table was empty a moment ago
         (most shops count nothing): the reservation at confirmation reads the table anyway.
-
-        Without autoflush: flushing the conversation's pending changes here would take
-        SQLite's write lock for the whole decision; the reservation is what must be exclusive.
         """
         if (self._found_empty_at is not None
                 and time.monotonic() - self._found_empty_at < EMPTY_RECHECK_SECONDS
                 and not any(product.stock is not None for product in catalog.products)):
             return {}
-        with session.no_autoflush:
-            rows = list(await session.exec(select(StockRow.product, StockRow.variant,
-                                                  StockRow.units)))
+        # On the session's connection: no ORM flush (it would take SQLite's write lock for the
+        # whole decision; the reservation is what must be exclusive), no ORM overhead.
+        connection = await session.connection()
+        rows = [tuple(row) for row in await connection.execute(_COUNTS)]
         self._found_empty_at = None if rows else time.monotonic()
         return rules.live_counts(rows, catalog)
 
