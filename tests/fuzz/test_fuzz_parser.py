@@ -27,10 +27,20 @@ def check_result(result: ParseResult, text: str, catalog: Catalog) -> None:
             assert line.variant in {v.id for v in product.variants}, line
         assert all(product.choice(option.id) is not None for option in line.options), line
         assert set(line.removed) <= {i.id for i in product.ingredients}, line
+    modifiers = modifier_ids(catalog)
     for unresolved in result.unresolved:
         assert 0 <= unresolved.span[0] <= unresolved.span[1] <= len(text), unresolved
+        # Products; a missing variant's choices; an unknown modifier's closest modifiers
+        # ("margherita MEA" -> medium: the parser's documented contract, parsers/__init__.py).
         assert all(catalog.product(c) is not None or unresolved.reason == "missing_variant"
+                   or (unresolved.reason == "unknown" and c in modifiers)
                    for c in unresolved.candidates), unresolved
+
+
+def modifier_ids(catalog: Catalog) -> set[str]:
+    return {modifier.id for product in catalog.products
+            for modifier in (*product.variants, *product.ingredients,
+                             *(choice for group in product.options for choice in group.choices))}
 
 
 @settings(max_examples=examples(150))
@@ -74,6 +84,17 @@ def test_an_order_line_survives_odd_text_around_it(
 
 
 # ---- what the fuzzing found, kept as plain regression tests -----------------------------------
+
+def test_an_unknown_word_after_a_product_is_offered_the_modifiers_it_resembles(
+    restaurant_parser: OrderParser, restaurant: Catalog,
+) -> None:
+    message = "margherita MEA\n2 chicken shawarma"
+    result = restaurant_parser.parse(message)
+    check_result(result, message, restaurant)
+    assert [(line.product, line.quantity) for line in result.lines][-1] == ("chicken-shawarma", 2)
+    assert any(u.text == "MEA" and u.reason == "unknown" and u.candidates == ("medium",)
+               for u in result.unresolved), result.unresolved
+
 
 def test_digits_int_cannot_read_are_no_quantity_and_do_not_crash() -> None:
     # "፩" (Ethiopic one) and "𑁒" (Brahmi one) are digits to str.isdigit() but not to int().
