@@ -28,6 +28,10 @@ class InboundMessage(SQLModel, table=True):
     """Every message a customer sent, stored before the webhook is acknowledged."""
 
     __tablename__ = "inbound_message"
+    # A customer's pending messages in their order (adapters.message_store): one index range,
+    # however many other customers' messages are pending (a flood used to scan them all).
+    __table_args__ = (Index("ix_inbound_message_customer_pending",
+                            "customer", "state", "sent_at", "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     wamid: str = Field(unique=True, max_length=255)  # Meta's message id: the dedupe key
@@ -57,6 +61,9 @@ class StatusEvent(SQLModel, table=True):
     error_code: int | None = None
     payload: str
     received_at: datetime = Field(default_factory=utcnow)
+    # What we sent with the message (the outbox row's key), echoed by Meta: how a send whose
+    # answer was lost is found to have been sent after all (bot.dispatcher).
+    biz_opaque_callback_data: str | None = Field(default=None, max_length=512, index=True)
 
 
 class ConversationRow(SQLModel, table=True):
@@ -196,11 +203,21 @@ def async_url(url: str) -> str:
     return url
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, background_checkpoints: bool = False) -> AsyncEngine:
+    """The async engine for `url`. background_checkpoints (the server, which then runs an
+    adapters.sqlite_driver.Checkpointer): SQLite's commits leave the WAL to it."""
     engine = create_async_engine(async_url(url))
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        if background_checkpoints:
+            event.listen(engine.sync_engine, "connect", _no_inline_checkpoints)
     return engine
+
+
+def _no_inline_checkpoints(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.close()
 
 
 def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:

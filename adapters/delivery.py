@@ -42,7 +42,9 @@ class DeliveryError(Exception):
     Give either `retryable` (True: transient, False: permanent; what simple adapters need) or
     an explicit `kind`. `retry_after` is the receiver's own "come back in N seconds" (HTTP
     Retry-After); `incident` names what an `auth` failure is about (e.g. one credential), so
-    that the owner is alerted once per incident rather than once per row.
+    that the owner is alerted once per incident rather than once per row. `uncertain`: the
+    request may have been accepted although no answer came (a timeout after it was written),
+    so the outbox waits for proof either way before sending it again (bot.dispatcher).
     """
 
     def __init__(
@@ -53,6 +55,7 @@ class DeliveryError(Exception):
         kind: FailureKind | None = None,
         retry_after: float | None = None,
         incident: str | None = None,
+        uncertain: bool = False,
     ) -> None:
         super().__init__(message)
         if kind is None:
@@ -62,6 +65,7 @@ class DeliveryError(Exception):
         self.kind = kind
         self.retry_after = retry_after
         self.incident = incident
+        self.uncertain = uncertain
 
     @property
     def retryable(self) -> bool:

@@ -125,7 +125,36 @@ async def insert_statuses(connection: AsyncConnection, statuses: Sequence[Status
             "error_code": status.error_code,
             "payload": json.dumps(status.raw),
             "received_at": utcnow(),
+            "biz_opaque_callback_data": status.opaque,
         } for status in statuses])
+
+
+async def confirm_sends(connection: AsyncConnection, statuses: Sequence[Status]) -> int:
+    """Record as sent the pending outbox rows these statuses prove Meta accepted; returns how
+    many. A status names its row by the biz_opaque_callback_data we sent (the row's key): a
+    send whose answer never came (client timeout) then counts as sent instead of being sent
+    again, and the rows queued behind it in its lane may go. Unknown keys change nothing."""
+    proof: dict[str, str] = {}
+    for status in statuses:
+        if status.opaque is not None and status.accepted:
+            proof.setdefault(status.opaque, status.wamid)
+    if not proof:
+        return 0
+    # One look first: most statuses are for rows already recorded sent.
+    found = await connection.execute(
+        select(_OUTBOX.c.id, _OUTBOX.c.key)
+        .where(_OUTBOX.c.key.in_(sorted(proof)), _OUTBOX.c.state == "pending",
+               _OUTBOX.c.kind == "whatsapp")
+        .order_by(_OUTBOX.c.id))  # rows locked in id order, as the dispatcher records them
+    confirmed = 0
+    now = utcnow()
+    for row_id, key in found:
+        # The claim is left alone: a worker still waiting on this send records the same wamid.
+        result = await connection.execute(
+            update(_OUTBOX).where(_OUTBOX.c.id == row_id, _OUTBOX.c.state == "pending")
+            .values(state="sent", result=proof[key], sent_at=now))
+        confirmed += result.rowcount
+    return confirmed
 
 
 async def mark_limited(connection: AsyncConnection, wamids: Sequence[str]) -> None:
@@ -155,6 +184,7 @@ async def store(
         connection = await session.connection()
         fresh = await insert_messages(connection, first_of_each(messages))
         await insert_statuses(connection, statuses)
+        await confirm_sends(connection, statuses)
     return [message for message in first_of_each(messages) if message.wamid in fresh]
 
 

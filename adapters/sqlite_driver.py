@@ -20,6 +20,7 @@ for as long as that process's transaction lasts, bounded by busy_timeout.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sqlite3
 import weakref
 from typing import Any
@@ -30,8 +31,11 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine.url import URL
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
+log = logging.getLogger(__name__)
+
 DRIVER = "orderbot"  # URLs say sqlite+orderbot:///path; adapters.db maps sqlite:/// onto it
 WRITE_LOCK_TIMEOUT_SECONDS = 10.0  # as PRAGMA busy_timeout: then "database is locked"
+CHECKPOINT_SECONDS = 1.0  # how often the server moves the write-ahead log (Checkpointer)
 
 # Statements that never take SQLite's write lock. Anything else (INSERT, UPDATE, DELETE,
 # BEGIN, CREATE, a WITH that may write) takes the process's write lock first.
@@ -190,6 +194,37 @@ class InlineSQLiteDialect(SQLiteDialect_pysqlite):
         if cls._is_url_file_db(url):
             return pool.AsyncAdaptedQueuePool
         return pool.StaticPool  # one in-memory database: one connection
+
+
+class Checkpointer:
+    """Copies the write-ahead log into the database file from a thread, every `interval`.
+
+    SQLite does this itself every 1,000 pages, in the commit that crosses the mark, with an
+    fsync; inline, that commit would hold the event loop for the length of the fsync. So the
+    server's connections turn that off (wal_autocheckpoint=0, see adapters.db.make_engine)
+    and this task does it beside the loop. PASSIVE: it never waits for, or blocks, a writer.
+    """
+
+    def __init__(self, database: str, interval: float = CHECKPOINT_SECONDS) -> None:
+        self._database = database
+        self._interval = interval
+
+    async def run(self) -> None:
+        while True:
+            await asyncio.sleep(self._interval)
+            try:
+                await asyncio.to_thread(self.checkpoint)
+            except sqlite3.Error as error:  # busy or away: the next round tries again
+                log.warning("WAL checkpoint of the SQLite database failed: %s", error)
+
+    def checkpoint(self) -> tuple[int, int, int]:
+        """(busy, pages in the log, pages moved), as SQLite reports them."""
+        connection = sqlite3.connect(self._database, timeout=WRITE_LOCK_TIMEOUT_SECONDS)
+        try:
+            busy, logged, moved = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            return busy, logged, moved
+        finally:
+            connection.close()
 
 
 registry.register(f"sqlite.{DRIVER}", __name__, "InlineSQLiteDialect")

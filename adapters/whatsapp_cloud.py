@@ -12,6 +12,7 @@ import aiohttp
 from adapters.whatsapp_errors import (
     NO_CODE,
     GraphAPIError,
+    GraphOutcomeUnknownError,
     GraphTransportError,
     OutboundLimitError,
     error_from_response,
@@ -21,6 +22,10 @@ from adapters.whatsapp_limits import validate_outbound
 __all__ = ["OutboundLimitError", "WhatsAppCloudClient"]
 
 log = logging.getLogger(__name__)
+
+# How long a request waits for Graph's answer (clients built without a timeout). A module value
+# so that tests can shorten it; a send that outlives it may still be accepted by Meta.
+SEND_TIMEOUT_SECONDS = 10.0
 
 Button = tuple[str, str]
 Row = tuple[str, str, str | None]
@@ -40,7 +45,7 @@ class WhatsAppCloudClient:
         base_url: str,
         phone_number_id: str,
         access_token: str,
-        timeout: float = 10.0,
+        timeout: float | None = None,
     ) -> None:
         self._session = session
         self._url = f"{base_url.rstrip('/')}/{phone_number_id}/messages"
@@ -48,7 +53,8 @@ class WhatsAppCloudClient:
         # Kept only inside the header value; never logged, never put into an error or repr.
         self._token = access_token
         self._headers = {"Authorization": f"Bearer {access_token}"}
-        self._timeout = aiohttp.ClientTimeout(total=timeout)
+        self._timeout = aiohttp.ClientTimeout(
+            total=SEND_TIMEOUT_SECONDS if timeout is None else timeout)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(url={self._url!r})"
@@ -115,14 +121,21 @@ class WhatsAppCloudClient:
         if response.get("success") is not True:
             raise GraphAPIError(NO_CODE, f"mark-as-read not confirmed: {response!r}", 200)
 
-    async def send_payload(self, payload: dict[str, Any]) -> dict[str, Any]:
+    async def send_payload(self, payload: dict[str, Any], *, callback_data: str | None = None
+                           ) -> dict[str, Any]:
         """Validate and POST a raw /messages body; returns Graph's JSON answer.
+
+        `callback_data` goes into a message's `biz_opaque_callback_data`, which Meta echoes in
+        that message's status webhooks (not into read receipts, which have none): the outbox
+        gives its row key, so a send whose answer was lost can still be recognised as sent.
 
         Raises OutboundLimitError before any network I/O when the body breaks a documented
         limit, GraphAPIError subclasses for Graph error answers, GraphTransportError when no
-        answer arrived.
+        answer arrived (GraphOutcomeUnknownError when the request may have been accepted).
         """
         payload = dict(payload)
+        if callback_data is not None and "status" not in payload:
+            payload["biz_opaque_callback_data"] = callback_data
         to = payload.get("to")
         # Without '+' Meta prefixes the *business* number's country code: misdelivery risk.
         if isinstance(to, str) and not to.startswith("+"):
@@ -131,7 +144,13 @@ class WhatsAppCloudClient:
         if problems:
             log.warning("refusing outbound %s message: %s", payload.get("type"), problems)
             raise OutboundLimitError(problems)
-        status, body = await self._post(payload)
+        try:
+            status, body = await self._post(payload)
+        except GraphOutcomeUnknownError as unknown:
+            if "status" not in payload:
+                raise
+            # A read receipt sent twice shows nothing twice: plain retry, no wait for proof.
+            raise GraphTransportError(str(unknown)) from None
         if status >= 300 or not isinstance(body, dict):
             error = error_from_response(status, body, secrets=(self._token,))
             log.warning(
@@ -152,14 +171,21 @@ class WhatsAppCloudClient:
             ) as response:
                 raw = await response.read()
                 status = response.status
-        except TimeoutError:
-            raise GraphTransportError(
-                f"no answer within {self._timeout.total}s from {self._url}"
-            ) from None
-        except aiohttp.ClientError as exc:
+        except (aiohttp.ConnectionTimeoutError, aiohttp.ClientConnectorError) as exc:
+            # No connection, so nothing was written: Meta cannot have the message.
             # `from None`: some aiohttp errors carry request_info, which holds our headers.
             raise GraphTransportError(
                 f"cannot reach {self._url}: {type(exc).__name__}: {exc}"
+            ) from None
+        except TimeoutError:
+            # Connected, so the request may have been written and accepted: outcome unknown.
+            raise GraphOutcomeUnknownError(
+                f"no answer within {self._timeout.total}s from {self._url}"
+            ) from None
+        except aiohttp.ClientError as exc:
+            # Dropped after connecting (server disconnected, reset mid-answer): unknown too.
+            raise GraphOutcomeUnknownError(
+                f"no answer from {self._url}: {type(exc).__name__}: {exc}"
             ) from None
         try:
             return status, json.loads(raw)

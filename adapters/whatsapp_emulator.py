@@ -6,27 +6,36 @@ documented limits rather than a permissive mock. Localhost only: `/_emulator/` h
 Faults: `/_emulator/fail` queues the next N failures exactly (tests); `/_emulator/chaos` makes
 any send fail or stall at random, from a seed (bench/chaos.py). A stalled send is still
 accepted when the stall ends, as Meta may accept a message whose answer the client never saw.
+
+Status webhooks: given a webhook URL and the app secret (`orderbot emulator --webhook-url`),
+every accepted message — one accepted after a stall too — is reported like Meta does: a
+signed `statuses` notification "sent", then one "delivered", echoing the message's
+biz_opaque_callback_data, each POSTed again until the server answers 200.
 """
 
 from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hmac
 import json
 import logging
 import math
 import random
 import secrets
+import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Final, TypedDict
 
+import aiohttp
 from aiohttp import web
 
 from adapters.whatsapp_limits import validate_outbound
 from bot.privacy import mask
+from bot.security import sign
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,14 @@ _ERROR_TITLES: Final = {
 _CHAOS_HTTP_STATUS: Final = {1: 500, 2: 503, 4: 400, 130429: 429, 131000: 500, 131016: 503,
                              131056: 400, 131057: 503}
 MAX_STALL_SECONDS: Final = 120.0
+# Status webhooks: the WhatsApp Business Account and display number the notifications name
+# (the emulator has no account; the bot reads neither), and how long a status the server does
+# not acknowledge is posted again (Meta keeps trying for days; a local run needs minutes).
+EMULATOR_WABA_ID: Final = "1000000000000001"
+SIGNATURE_HEADER: Final = "X-Hub-Signature-256"
+EMULATOR_DISPLAY_NUMBER: Final = "15550001111"
+WEBHOOK_GIVE_UP_SECONDS: Final = 300.0
+_WEBHOOK_TIMEOUT: Final = aiohttp.ClientTimeout(total=10)
 _UNSUPPORTED_POST: Final = (
     "Unsupported post request. Object with ID '{}' does not exist, cannot be loaded due to missing"
     " permissions, or does not support this operation. Please read the Graph API documentation"
@@ -90,6 +107,16 @@ class FailureRule:
     to: str | None
     message: str
     details: str
+
+
+@dataclass
+class StallRule:
+    """Makes the next `times` message sends (to `to`, or to anyone) wait `seconds` before they
+    are accepted, whether or not the client is still waiting (read receipts are not held)."""
+
+    seconds: float
+    times: int = 1
+    to: str | None = None
 
 
 @dataclass
@@ -131,6 +158,15 @@ class ChaosRule:
 
 
 @dataclass(frozen=True)
+class StatusWebhook:
+    """Where the emulator reports statuses, and the app secret it signs them with."""
+
+    url: str
+    app_secret: str
+    give_up_after: float = WEBHOOK_GIVE_UP_SECONDS
+
+
+@dataclass(frozen=True)
 class EmulatorConfig:
     """What the emulator insists on; None disables the check."""
 
@@ -144,10 +180,16 @@ class EmulatorState:
     def __init__(self) -> None:
         self.reads: list[ReadReceipt] = []
         self.failures: list[FailureRule] = []
+        self.stalls: list[StallRule] = []
         self.chaos: ChaosRule | None = None
         self.stalling: set[asyncio.Future[web.Response]] = set()  # sends held by chaos
         # Every hit on /messages, accepted or not: proves whether a request reached us at all.
         self.request_count = 0
+        self.status_webhook: StatusWebhook | None = None  # None: no status webhooks
+        self.statuses_posted: Counter[str] = Counter()  # acknowledged, by status
+        self.statuses_dropped = 0  # given up after WEBHOOK_GIVE_UP_SECONDS
+        self.reporting: set[asyncio.Task[None]] = set()  # status webhooks being posted
+        self._http: aiohttp.ClientSession | None = None
         self._messages: dict[str, list[LogEntry]] = {}
         self._seq = 0
         self._changed = asyncio.Condition()
@@ -193,6 +235,19 @@ class EmulatorState:
         self.reads.append(receipt)
         return receipt
 
+    def take_stall(self, payload: dict[str, Any]) -> float | None:
+        """Consume one use of the first stall rule matching this message; its seconds."""
+        if "status" in payload:
+            return None
+        wa_id = str(payload.get("to") or payload.get("recipient") or "").lstrip("+")
+        for rule in self.stalls:
+            if rule.to is None or rule.to.lstrip("+") == wa_id:
+                rule.times -= 1
+                if rule.times <= 0:
+                    self.stalls.remove(rule)
+                return rule.seconds
+        return None
+
     def take_failure(self, wa_id: str) -> FailureRule | None:
         """Consume one use of the first failure rule matching this recipient."""
         for rule in self.failures:
@@ -224,12 +279,71 @@ class EmulatorState:
             self._closing = True
             self._changed.notify_all()
 
+    def report_statuses(self, entry: LogEntry, phone_number_id: str) -> None:
+        """Post the message's "sent" then "delivered" status webhooks, in the background."""
+        hook = self.status_webhook
+        if hook is None or self._closing:
+            return
+        task = asyncio.get_running_loop().create_task(
+            self._report(hook, entry, phone_number_id), name="emulator-status-webhook")
+        self.reporting.add(task)
+        task.add_done_callback(self.reporting.discard)
+
+    async def statuses_reported(self, timeout: float = 10.0) -> None:
+        """Until every status webhook so far was acknowledged or given up (tests)."""
+        async with asyncio.timeout(timeout):
+            while self.reporting:
+                await asyncio.wait(set(self.reporting))
+
+    async def _report(self, hook: StatusWebhook, entry: LogEntry, phone_number_id: str
+                      ) -> None:
+        for status in ("sent", "delivered"):
+            body = json.dumps(status_notification(entry, status, phone_number_id)).encode()
+            if not await self._post_until_acknowledged(hook, body):
+                self.statuses_dropped += 1
+                log.warning("emulator: gave up posting the %s status of message #%d", status,
+                            entry["seq"])
+                return
+            self.statuses_posted[status] += 1
+
+    async def _post_until_acknowledged(self, hook: StatusWebhook, body: bytes) -> bool:
+        """POST as Meta does: again, with growing pauses, until the server answers 200."""
+        if self._http is None:
+            self._http = aiohttp.ClientSession(timeout=_WEBHOOK_TIMEOUT)
+        headers = {"Content-Type": "application/json",
+                   SIGNATURE_HEADER: sign(body, hook.app_secret)}
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + hook.give_up_after
+        pause = 0.2
+        while not self._closing:
+            with contextlib.suppress(aiohttp.ClientError, TimeoutError):
+                async with self._http.post(hook.url, data=body, headers=headers) as response:
+                    await response.read()
+                    if response.status == 200:
+                        return True
+            if loop.time() + pause > deadline:
+                break
+            await asyncio.sleep(pause)
+            pause = min(pause * 2, 5.0)
+        return False
+
+    async def shutdown(self) -> None:
+        """Stop posting statuses and close the webhook client."""
+        await self.close()
+        for task in list(self.reporting):
+            task.cancel()
+        await asyncio.gather(*self.reporting, return_exceptions=True)
+        if self._http is not None:
+            await self._http.close()
+            self._http = None
+
     def reset(self) -> None:
         """Forget messages, reads and failure and chaos rules. seq keeps counting so pollers
         stay valid."""
         self._messages.clear()
         self.reads.clear()
         self.failures.clear()
+        self.stalls.clear()
         self.chaos = None
         self.request_count = 0
 
@@ -239,11 +353,14 @@ EMULATOR_CONFIG: Final = web.AppKey("emulator_config", EmulatorConfig)
 
 
 def create_emulator_app(
-    access_token: str | None = None, phone_number_id: str | None = None
+    access_token: str | None = None, phone_number_id: str | None = None,
+    status_webhook: StatusWebhook | None = None,
 ) -> web.Application:
-    """Build the emulator app; pass a token / phone number id to have them enforced."""
+    """Build the emulator app; pass a token / phone number id to have them enforced, and a
+    status webhook to have every accepted message's statuses posted to a server."""
     app = web.Application()
     app[EMULATOR_STATE] = EmulatorState()
+    app[EMULATOR_STATE].status_webhook = status_webhook
     app[EMULATOR_CONFIG] = EmulatorConfig(access_token, phone_number_id)
     app.router.add_post(r"/{version:v\d+\.\d+}/{phone_number_id}/messages", _handle_messages)
     app.router.add_get("/_emulator/messages", _handle_list_messages)
@@ -251,16 +368,20 @@ def create_emulator_app(
     app.router.add_post("/_emulator/fail", _handle_fail)
     app.router.add_post("/_emulator/chaos", _handle_chaos)
     app.router.add_get("/_emulator/chaos", _handle_chaos_report)
+    app.router.add_get("/_emulator/statuses", _handle_status_report)
     app.router.add_post("/_emulator/reset", _handle_reset)
     app.on_shutdown.append(_wake_pollers)
+    app.on_cleanup.append(_stop_reporting)
     return app
 
 
 async def run_emulator(
-    host: str, port: int, access_token: str | None, phone_number_id: str | None
+    host: str, port: int, access_token: str | None, phone_number_id: str | None,
+    status_webhook: StatusWebhook | None = None,
 ) -> web.AppRunner:
     """Start the emulator on host:port; the caller stops it with `await runner.cleanup()`."""
-    runner = web.AppRunner(create_emulator_app(access_token, phone_number_id), shutdown_timeout=5.0)
+    runner = web.AppRunner(create_emulator_app(access_token, phone_number_id, status_webhook),
+                           shutdown_timeout=5.0)
     await runner.setup()
     await web.TCPSite(runner, host, port).start()
     log.info("WhatsApp Cloud API emulator listening on %s", runner.addresses)
@@ -286,30 +407,32 @@ async def _handle_messages(request: web.Request) -> web.Response:
     if problems:
         log.warning("emulator: rejected invalid payload: %s", problems)
         return _graph_error(400, 100, "(#100) Invalid parameter", "; ".join(problems))
-    if state.chaos is not None:
+    stall = state.take_stall(payload)
+    if state.chaos is not None and stall is None:
         fault = state.chaos.draw()
         if isinstance(fault, int):
             log.info("emulator: chaos failure %s", fault)
             return _chaos_error(fault)
-        if fault is not None:
-            # Shielded: the message is accepted when the stall ends even if the client gave up
-            # meanwhile (and its server cancels the handler), as Meta may accept a message
-            # whose answer never reached the sender.
-            stalled = asyncio.ensure_future(_accept_after(state, payload, fault))
-            state.stalling.add(stalled)
-            stalled.add_done_callback(state.stalling.discard)
-            return await asyncio.shield(stalled)
-    return await _accept(state, payload)
+        stall = fault
+    if stall is not None:
+        # Shielded: the message is accepted when the stall ends even if the client gave up
+        # meanwhile (and its server cancels the handler), as Meta may accept a message
+        # whose answer never reached the sender.
+        stalled = asyncio.ensure_future(_accept_after(state, payload, stall, phone_number_id))
+        state.stalling.add(stalled)
+        stalled.add_done_callback(state.stalling.discard)
+        return await asyncio.shield(stalled)
+    return await _accept(state, payload, phone_number_id)
 
 
-async def _accept_after(state: EmulatorState, payload: dict[str, Any], stall: float
-                        ) -> web.Response:
+async def _accept_after(state: EmulatorState, payload: dict[str, Any], stall: float,
+                        phone_number_id: str) -> web.Response:
     await asyncio.sleep(stall)
-    return await _accept(state, payload, stalled=True)
+    return await _accept(state, payload, phone_number_id, stalled=True)
 
 
-async def _accept(state: EmulatorState, payload: dict[str, Any], *, stalled: bool = False
-                  ) -> web.Response:
+async def _accept(state: EmulatorState, payload: dict[str, Any], phone_number_id: str, *,
+                  stalled: bool = False) -> web.Response:
     if "status" in payload:
         state.record_read(payload)
         return web.json_response({"success": True})
@@ -324,6 +447,7 @@ async def _accept(state: EmulatorState, payload: dict[str, Any], *, stalled: boo
     entry = await state.record_message(wa_id, payload)
     if stalled and state.chaos is not None:
         state.chaos.stalled_ids.append(entry["id"])
+    state.report_statuses(entry, phone_number_id)
     log.info("emulator: accepted %s message #%d to %s", payload["type"], entry["seq"],
              mask(wa_id))
     return web.json_response(
@@ -386,6 +510,16 @@ async def _handle_chaos_report(request: web.Request) -> web.Response:
     return web.json_response({"chaos": chaos.report() if chaos else None})
 
 
+async def _handle_status_report(request: web.Request) -> web.Response:
+    """Status webhooks: where they go, how many the server acknowledged, dropped, in flight."""
+    state = request.app[EMULATOR_STATE]
+    hook = state.status_webhook
+    return web.json_response({"webhook_url": hook.url if hook else None,
+                              "acknowledged": dict(state.statuses_posted),
+                              "dropped": state.statuses_dropped,
+                              "in_flight": len(state.reporting)})
+
+
 async def _handle_reset(request: web.Request) -> web.Response:
     request.app[EMULATOR_STATE].reset()
     return web.json_response({"ok": True})
@@ -393,6 +527,39 @@ async def _handle_reset(request: web.Request) -> web.Response:
 
 async def _wake_pollers(app: web.Application) -> None:
     await app[EMULATOR_STATE].close()
+
+
+async def _stop_reporting(app: web.Application) -> None:
+    await app[EMULATOR_STATE].shutdown()
+
+
+def status_notification(entry: LogEntry, status: str, phone_number_id: str) -> dict[str, Any]:
+    """A `statuses` webhook for one accepted message, shaped like Meta's
+    (shared/fixtures/whatsapp/status_sent.json), echoing its biz_opaque_callback_data."""
+    payload = entry["payload"]
+    by_user_id = payload.get("to") is None
+    item: dict[str, Any] = {"id": entry["id"], "status": status,
+                            "timestamp": str(int(time.time()))}
+    contact: dict[str, Any] = {"profile": {"name": ""}}
+    if by_user_id:
+        item["recipient_user_id"] = contact["user_id"] = entry["to"]
+    else:
+        item["recipient_id"] = contact["wa_id"] = entry["to"]
+    opaque = payload.get("biz_opaque_callback_data")
+    if isinstance(opaque, str):
+        item["biz_opaque_callback_data"] = opaque
+    item["pricing"] = {"billable": False, "pricing_model": "PMP",
+                       "type": "free_customer_service", "category": "service"}
+    value = {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": EMULATOR_DISPLAY_NUMBER,
+                     "phone_number_id": phone_number_id},
+        "contacts": [contact],
+        "statuses": [item],
+    }
+    return {"object": "whatsapp_business_account",
+            "entry": [{"id": EMULATOR_WABA_ID,
+                       "changes": [{"value": value, "field": "messages"}]}]}
 
 
 def _parse_failure(body: Any) -> FailureRule:

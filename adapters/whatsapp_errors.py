@@ -37,6 +37,11 @@ class GraphTransportError(WhatsAppError):
     _retryable: ClassVar[bool] = True
 
 
+class GraphOutcomeUnknownError(GraphTransportError):
+    """The request was (or may have been) written but no answer came: Meta may have accepted
+    the message. Resending at once could make the customer see it twice (bot.dispatcher)."""
+
+
 class GraphAPIError(WhatsAppError):
     """Graph answered with an error envelope (or an error status with an unreadable body)."""
 
@@ -173,7 +178,8 @@ def delivery_error(error: WhatsAppError | OutboundLimitError, *, credential: str
     message = str(error)
     if isinstance(error, OutboundLimitError):
         message = f"message breaks WhatsApp limits: {error}"
-    return DeliveryError(message, kind=kind, incident=incident)
+    return DeliveryError(message, kind=kind, incident=incident,
+                         uncertain=isinstance(error, GraphOutcomeUnknownError))
 
 
 def error_from_response(

@@ -23,6 +23,7 @@ MAX_ROW_TITLE: Final = 24
 MAX_ROW_DESCRIPTION: Final = 72
 MAX_SECTION_TITLE: Final = 24
 MAX_LIST_BODY: Final = 4096
+MAX_BIZ_OPAQUE_CALLBACK_DATA: Final = 512  # echoed back in the message's status webhooks
 MIN_PHONE_DIGITS: Final = 6
 MAX_PHONE_DIGITS: Final = 15
 
@@ -95,6 +96,9 @@ def _check_send(problems: Problems, payload: dict[str, Any]) -> None:
         problems.append(f"recipient_type: must be one of {sorted(RECIPIENT_TYPES)}")
     if "context" in payload:
         _check_context(problems, payload)
+    if "biz_opaque_callback_data" in payload:
+        _text(problems, "biz_opaque_callback_data", payload["biz_opaque_callback_data"],
+              MAX_BIZ_OPAQUE_CALLBACK_DATA)
     kind = payload.get("type")
     if kind not in MESSAGE_TYPES:
         problems.append(f"type: must be one of {sorted(MESSAGE_TYPES)}, got {kind!r}")

@@ -4,7 +4,9 @@ the database, the emulator's log and the kitchen's log are checked for anything 
 
 Processes: this one (the simulated customers, Meta's webhook delivery and an HTTP kitchen
 receiver), `orderbot serve` (configured only by environment variables, killed -9 and restarted
-on the same port) and `orderbot emulator` (its seeded chaos mode, POST /_emulator/chaos).
+on the same port) and `orderbot emulator` (its seeded chaos mode, POST /_emulator/chaos; its
+signed status webhooks, sent then delivered for every accepted message, go to the server as
+Meta's do, so a send whose answer was lost in a stall is known to have arrived).
 
 Each customer runs a real conversation: an order text (some as two messages delivered in the
 wrong order), then answers whatever the bot asks by tapping the first choice (pickup when asked),
@@ -14,9 +16,9 @@ over, faults are switched off, the server is left up and the outbox is allowed t
 
 - every acknowledged webhook has its inbound row, processed (done or failed);
 - every outbox row reached the customer at most once: the emulator's log, per customer, is
-  matched with the lane's rows (the wamid a send returned is stored with the row; a message
-  the server sent but never recorded is matched by content to the row it repeats);
-- no order number was confirmed to a customer twice;
+  matched with the lane's rows by the outbox key each message carries (biz_opaque_callback_data;
+  the wamid stored with the row and the content are the fallbacks);
+- no order number was confirmed to a customer twice (a duplicate confirmation fails the run);
 - every order is at the kitchen or dead-lettered in the outbox; tickets that arrived more than
   once (the kitchen may dedupe by Idempotency-Key) are counted, not hidden;
 - orders in the database are exactly those customers confirmed.
@@ -399,8 +401,10 @@ class Report:
 
 
 def _normalised(payload: dict[str, Any]) -> str:
-    # The client adds the '+' to `to` before sending; nothing else changes on the way.
+    # The client adds the '+' to `to` and the row's key as biz_opaque_callback_data before
+    # sending; nothing else changes on the way.
     body = dict(payload)
+    body.pop("biz_opaque_callback_data", None)
     if isinstance(body.get("to"), str) and not body["to"].startswith("+"):
         body["to"] = "+" + body["to"]
     return json.dumps(body, sort_keys=True)
@@ -410,8 +414,8 @@ def check(report: Report, *, database_url: str, counts: Counts, outcomes: list[O
           emulator_log: list[dict[str, Any]], stalled_ids: set[str], stall_seconds: float,
           kitchen: Kitchen) -> None:
     check_inbound(report, database_url, counts)
-    outbox = rows(database_url, "SELECT id, kind, lane, key, payload, state, result FROM outbox"
-                                " ORDER BY id")
+    outbox = rows(database_url, "SELECT id, kind, lane, key, payload, state, result, last_error"
+                                " FROM outbox ORDER BY id")
     check_replies(report, outbox, emulator_log, stalled_ids, stall_seconds)
     orders = {int(n): (str(c), str(w)) for n, c, w in rows(
         database_url, "SELECT number, customer, source_wamid FROM customer_order")}
@@ -453,7 +457,7 @@ def check_replies(report: Report, outbox: list[tuple[Any, ...]],
     """Every WhatsApp outbox row reached its recipient at most once."""
     by_result: dict[str, str] = {}
     lanes: dict[str, list[tuple[str, str, str]]] = defaultdict(list)  # to -> (key, state, body)
-    for _, kind, lane, key, payload, state, result in outbox:
+    for _, kind, lane, key, payload, state, result, _ in outbox:
         if kind != "whatsapp" or str(key).startswith("read:"):
             continue
         if result:
@@ -470,6 +474,13 @@ def check_replies(report: Report, outbox: list[tuple[Any, ...]],
         lane, position = lanes.get(to, []), 0
         for entry in sorted(entries, key=lambda e: int(e["seq"])):
             key = by_result.get(str(entry["id"]))
+            opaque = entry["payload"].get("biz_opaque_callback_data")
+            if key is None and any(row[0] == opaque for row in lane):
+                key = str(opaque)  # the row it was sent for, though another copy was recorded
+                cause = ("client timeout (stalled send)" if entry["id"] in stalled_ids
+                         and stall_seconds >= CLIENT_TIMEOUT else "kill -9 before the result"
+                         " was recorded")
+                unrecorded[cause] += 1
             if key is None:
                 # Sent, but its result was never stored: the copy of the row it repeats. The
                 # lane goes strictly in order, so that row is at or after the last one matched.
@@ -488,6 +499,11 @@ def check_replies(report: Report, outbox: list[tuple[Any, ...]],
             deliveries[key] += 1
     doubled = sorted(key for key, n in deliveries.items() if n > 1)
     report.count("WhatsApp messages at the emulator", len(emulator_log))
+    lost = [row for row in outbox if row[1] == "whatsapp" and not str(row[3]).startswith("read:")
+            and row[5] == "sent" and str(row[7] or "").startswith("no answer")]
+    report.count("  sends whose answer was lost (timeout), then: no resend / resent",
+                 f"{sum(deliveries[str(r[3])] <= 1 for r in lost)} / "
+                 f"{sum(deliveries[str(r[3])] > 1 for r in lost)}")
     report.count("  sent but not recorded by the server (then sent again)",
                  dict(unrecorded) or 0)
     report.count("  outbox rows delivered more than once", len(doubled))
@@ -541,7 +557,7 @@ def check_kitchen(report: Report, orders: dict[int, tuple[str, str]],
                   outbox: list[tuple[Any, ...]], kitchen: Kitchen) -> None:
     """Every order is at the kitchen or dead-lettered; raw duplicates are counted."""
     ticket_states = {str(key).removeprefix("order-").split(":")[0]: str(state)
-                     for _, kind, _, key, _, state, _ in outbox if kind in ("http", "kitchen")}
+                     for _, kind, _, key, _, state, _, _ in outbox if kind in ("http", "kitchen")}
     received = Counter(t.number for t in kitchen.tickets if t.signed)
     keys = {t.key for t in kitchen.tickets if t.signed}
     dead = [n for n in orders if ticket_states.get(str(n)) == "dead"]
@@ -585,6 +601,7 @@ class Plan:
     stall_seconds: float
     merge_window: float
     settle_timeout: float
+    status_webhooks: bool = True  # the emulator reports statuses to the server
 
 
 async def kill_now_and_then(plan: Plan, server: Server, http: aiohttp.ClientSession,
@@ -654,11 +671,6 @@ async def run(plan: Plan, workdir: Path) -> tuple[Report, str]:
         emulator_port = free_port()
         emulator_url = f"http://127.0.0.1:{emulator_port}"
         emulator_log_path = workdir / "emulator.log"
-        emulator = stack.enter_context(process(
-            ["emulator", "--port", str(emulator_port)],
-            child_env({"WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
-                       "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID}),
-            workdir, stack.enter_context(emulator_log_path.open("wb"))))
 
         kitchen = Kitchen(random.Random(plan.seed + 1), plan.fail_rate, plan.stall_rate,
                           plan.stall_seconds)
@@ -680,6 +692,9 @@ async def run(plan: Plan, workdir: Path) -> tuple[Report, str]:
             "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID,
             "WHATSAPP_API_BASE_URL": f"{emulator_url}/v23.0",
         }, workdir)
+        emulator_log_file = stack.enter_context(emulator_log_path.open("wb"))
+        emulator = stack.enter_context(emulator_process(plan, emulator_port, server, workdir,
+                                                        emulator_log_file))
         counts = Counts()
         timeout = aiohttp.ClientTimeout(total=15)
         try:
@@ -716,9 +731,7 @@ async def run(plan: Plan, workdir: Path) -> tuple[Report, str]:
                 outcomes = list(await asyncio.gather(*conversations))
                 await settle(plan, server, database_url, http)
                 follower.cancel()
-                async with http.get(f"{emulator_url}/_emulator/messages",
-                                    params={"after": "0"}) as response:
-                    emulator_log: list[dict[str, Any]] = (await response.json())["messages"]
+                emulator_log, status_report = await read_emulator(http, emulator_url)
         finally:
             server.stop()
             await runner.cleanup()
@@ -729,7 +742,31 @@ async def run(plan: Plan, workdir: Path) -> tuple[Report, str]:
               stalled_ids=set(injected.get("stalled_ids", [])),
               stall_seconds=plan.stall_seconds, kitchen=kitchen)
         report.count("owner alerts sent", sum(str(e["to"]) == OWNER for e in emulator_log))
+        report.count("status webhooks acknowledged by the server (by status) / given up",
+                     f"{status_report['acknowledged'] or 0} / {status_report['dropped']}"
+                     if status_report["webhook_url"] else "off")
         return report, database_url.split("@", 1)[-1]
+
+
+def emulator_process(plan: Plan, port: int, server: Server, workdir: Path, log: IO[bytes]
+                     ) -> contextlib.AbstractContextManager[subprocess.Popen[bytes]]:
+    """`orderbot emulator`; its status webhooks go to the server like Meta's: signed, posted
+    again until acknowledged (also while the server is down after a kill)."""
+    args = ["emulator", "--port", str(port)]
+    if plan.status_webhooks:
+        args += ["--webhook-url", f"{server.url}/webhook", "--app-secret", APP_SECRET]
+    return process(args, child_env({"WHATSAPP_ACCESS_TOKEN": ACCESS_TOKEN,
+                                    "WHATSAPP_PHONE_NUMBER_ID": PHONE_NUMBER_ID}), workdir, log)
+
+
+async def read_emulator(http: aiohttp.ClientSession, url: str
+                        ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Every message the emulator accepted, and what became of its status webhooks."""
+    async with http.get(f"{url}/_emulator/messages", params={"after": "0"}) as response:
+        log: list[dict[str, Any]] = (await response.json())["messages"]
+    async with http.get(f"{url}/_emulator/statuses") as response:
+        statuses: dict[str, Any] = await response.json()
+    return log, statuses
 
 
 async def settle(plan: Plan, server: Server, database_url: str,
@@ -771,6 +808,10 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path | None]:
                         help="ORDERBOT_MERGE_WINDOW_SECONDS for the server (default 0.2)")
     parser.add_argument("--settle-timeout", type=float, default=180.0,
                         help="how long to wait for the outbox to drain at the end (180 s)")
+    parser.add_argument("--no-status-webhooks", dest="status_webhooks", action="store_false",
+                        help="the emulator reports no statuses: a send whose answer was lost is"
+                        " resent after the confirm wait (how often customers then get a reply"
+                        " twice)")
     parser.add_argument("--postgres", nargs="?", const=PG_ADMIN_URL, default=None,
                         metavar="ADMIN_URL", help="use PostgreSQL: a fresh database is created"
                         f" through ADMIN_URL (default {PG_ADMIN_URL}) and dropped afterwards")
@@ -790,6 +831,7 @@ def parse_args(argv: list[str] | None) -> tuple[Plan, Path | None]:
                        else 1.0 if quick else CLIENT_TIMEOUT + 1),
         merge_window=args.merge_window,
         settle_timeout=args.settle_timeout,
+        status_webhooks=args.status_webhooks,
     )
     if plan.customers < 1 or plan.duration <= 0 or plan.kills < 0:
         parser.error("--customers and --duration must be positive, --kills at least 0")
@@ -803,7 +845,8 @@ def main(argv: list[str] | None = None) -> int:
     database = "PostgreSQL (fresh database)" if plan.postgres else "SQLite (fresh file)"
     print(f"chaos: seed {plan.seed}, {plan.customers} customers, {plan.duration:g} s of chaos, "
           f"{plan.kills} kill(s), {database}; WhatsApp and kitchen: {plan.fail_rate:.0%} fail, "
-          f"{plan.stall_rate:.0%} stall {plan.stall_seconds:g} s", flush=True)
+          f"{plan.stall_rate:.0%} stall {plan.stall_seconds:g} s; status webhooks "
+          f"{'on' if plan.status_webhooks else 'off'}", flush=True)
     with contextlib.ExitStack() as stack:
         if workdir is None:
             workdir = Path(stack.enter_context(tempfile.TemporaryDirectory(

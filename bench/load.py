@@ -96,6 +96,9 @@ class Result:
     turns_rate: float = 0.0
     drain_s: float = math.inf  # last send -> every message answered (inf: not within settle)
     server_cpu: float = 0.0  # server CPU seconds per wall second while sending (1.0 = a core)
+    # Server CPU from the first send until every answer was in, per answered message: unlike
+    # the latencies, hardly moved by other work on the machine.
+    cpu_ms_per_message: float = math.nan
     server_rss_mb: float = 0.0  # the server's peak resident memory during the step
     stored_ms: list[float] = field(default_factory=list)  # stored -> processed (server clock)
     queued_ms: list[float] = field(default_factory=list)  # reply queued -> sent (server clock)
@@ -118,6 +121,7 @@ class Row:
     sent: float
     drain_s: float
     server_cpu: float
+    cpu_ms_per_message: float
     server_rss_mb: float
     stored_p50: float
     stored_p99: float
@@ -155,6 +159,7 @@ def summarise(rate: float, runs: list[Result]) -> Row:
         sent=median([float(r.sent) for r in runs]),
         drain_s=median([r.drain_s for r in runs]),
         server_cpu=median([r.server_cpu for r in runs]),
+        cpu_ms_per_message=median([r.cpu_ms_per_message for r in runs]),
         server_rss_mb=max(r.server_rss_mb for r in runs),
         stored_p50=p("stored_ms", 0.50), stored_p99=p("stored_ms", 0.99),
         queued_p50=p("queued_ms", 0.50), queued_p99=p("queued_ms", 0.99),
@@ -409,6 +414,9 @@ class Load:
         replies.stop()
         await follower
         await self._settle(replies, settle_timeout)
+        if replies.answered:
+            result.cpu_ms_per_message = ((cpu_seconds(self._pids) - cpu_before) * 1000
+                                         / len(replies.answered))
         watch.cancel()
 
         for phone, due in replies.due.items():
@@ -714,7 +722,7 @@ def redact(url: str) -> str:
 
 HEADER = (f"{'offered':>7} {'sent/s':>6} {'acc/s':>6} {'ack p50':>8} {'ack p99':>8} "
           f"{'e2e p50':>8} {'e2e p99':>8} {'turns/s':>7} {'errors':>6} {'no reply':>8} "
-          f"{'drain':>6} {'srv CPU':>7} {'srv MB':>6}")
+          f"{'drain':>6} {'srv CPU':>7} {'ms/msg':>6} {'srv MB':>6}")
 STAGES_HEADER = (f"{'offered':>7} {'stored->processed p50':>22} {'p99':>8} "
                  f"{'reply queued->sent p50':>23} {'p99':>8}")
 
@@ -730,7 +738,8 @@ def print_row(row: Row) -> None:
     print(f"{row.rate:>7.0f} {row.send_rate:>6.0f} {row.accepted_rate:>6.0f} "
           f"{ms(row.ack_p50):>8} {ms(row.ack_p99):>8} {ms(row.e2e_p50):>8} {ms(row.e2e_p99):>8} "
           f"{row.turns_rate:>7.0f} {row.errors:>6.0f} {row.no_reply:>8.0f} {drain:>6} "
-          f"{row.server_cpu:>7.0%} {row.server_rss_mb:>6.0f}", flush=True)
+          f"{row.server_cpu:>7.0%} {row.cpu_ms_per_message:>6.1f} {row.server_rss_mb:>6.0f}",
+          flush=True)
     if row.error_kinds:
         print(f"{'':>7} errors: " + ", ".join(f"{k} x{v}" for k, v in row.error_kinds.items()),
               flush=True)
@@ -825,7 +834,9 @@ def main(argv: list[str] | None = None) -> int:
           " reply at the emulator (late ones included); turns/s = answers per second until the"
           " last one; no reply = acknowledged but not answered within the reply timeout;"
           " drain = last send -> last answer (never: some acknowledged message was not answered);"
-          " srv CPU = server CPU while sending (100% = one core); srv MB = peak server memory")
+          " srv CPU = server CPU while sending (100% = one core); ms/msg = server CPU from the"
+          " first send until the last answer, per answered message (little moved by other work"
+          " on the machine); srv MB = peak server memory")
     print(HEADER, flush=True)
     with contextlib.ExitStack() as stack:
         if workdir is None:

@@ -9,6 +9,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -48,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     emulator = commands.add_parser("emulator", help="run the local WhatsApp Cloud API emulator")
     emulator.add_argument("--host", default="127.0.0.1")
     emulator.add_argument("--port", type=int, default=8081)
+    emulator.add_argument(
+        "--webhook-url", default=os.environ.get("ORDERBOT_EMULATOR_WEBHOOK_URL") or None,
+        help="post signed status webhooks (sent, delivered) for every accepted message to this "
+             "URL, e.g. http://127.0.0.1:8080/webhook (env ORDERBOT_EMULATOR_WEBHOOK_URL)")
+    emulator.add_argument(
+        "--app-secret", default=None,
+        help="app secret the status webhooks are signed with (default: WHATSAPP_APP_SECRET)")
     emulator.set_defaults(run=_emulator)
 
     chat = commands.add_parser("chat", help="talk to the bot as a customer, in this terminal")
@@ -192,7 +200,7 @@ def _serve(args: argparse.Namespace) -> int:
     # Only now: the supervisor above needs none of it, and it takes seconds to import.
     from aiohttp import web
 
-    from bot.app import create_app
+    from bot.app import create_app, freeze_startup_objects
     from bot.texts import TextsError
     from catalog.errors import CatalogError
 
@@ -207,6 +215,7 @@ def _serve(args: argparse.Namespace) -> int:
     except TextsError as error:
         print(f"orderbot: cannot start: {error}", file=sys.stderr)
         return 2
+    app.on_startup.append(freeze_startup_objects)
     if args.worker_channel is not None:
         from bot.workers import serve_as_worker
 
@@ -243,13 +252,21 @@ def _demo(_args: argparse.Namespace) -> int:
 
 
 def _emulator(args: argparse.Namespace) -> int:
-    from adapters.whatsapp_emulator import run_emulator
+    from adapters.whatsapp_emulator import StatusWebhook, run_emulator
 
     settings = load_settings()
+    hook = None
+    if args.webhook_url:
+        secret = args.app_secret or settings.secret("app_secret")
+        if not secret:
+            print("orderbot emulator: --webhook-url needs --app-secret or WHATSAPP_APP_SECRET "
+                  "(the server refuses unsigned webhooks)", file=sys.stderr)
+            return 2
+        hook = StatusWebhook(args.webhook_url, secret)
 
     async def forever() -> None:
         runner = await run_emulator(args.host, args.port, settings.secret("access_token") or None,
-                                    settings.phone_number_id)
+                                    settings.phone_number_id, hook)
         print(f"WhatsApp Cloud API emulator on http://{args.host}:{args.port}")
         try:
             await asyncio.Event().wait()

@@ -27,6 +27,7 @@ from pydantic_settings import (
 )
 
 from adapters.base import FACTORIES, known_adapters
+from bot.proxy import parse_trusted_proxies
 from bot.routing import RoutesError, Routing, parse_adapter_names
 
 GRAPH_API_BASE_URL = "https://graph.facebook.com/v23.0"
@@ -174,6 +175,13 @@ class Settings(_OrderbotSources):
         default=1.0, gt=0, le=3600,
         validation_alias=AliasChoices("ORDERBOT_OUTBOX_POLL_SECONDS", "outbox_poll_seconds"),
     )
+    # A WhatsApp send whose answer was lost (timeout after the request went out) waits this
+    # long for a status webhook proving it arrived before it is sent again (bot.dispatcher).
+    uncertain_send_wait_seconds: float = Field(
+        default=20.0, ge=0, le=3600,
+        validation_alias=AliasChoices("ORDERBOT_UNCERTAIN_SEND_WAIT_SECONDS",
+                                      "uncertain_send_wait_seconds"),
+    )
 
     kitchen_webhook_url: str | None = Field(
         default=None,
@@ -211,6 +219,18 @@ class Settings(_OrderbotSources):
         validation_alias=AliasChoices("ORDERBOT_KITCHEN_DISPLAY_TOKEN", "kitchen_display_token"),
     )
 
+    # Reverse proxies whose X-Forwarded-* / Forwarded headers are believed (bot.proxy): addresses
+    # or networks, comma-separated; unset: none, the server sees its peer as the client.
+    trusted_proxies: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("ORDERBOT_TRUSTED_PROXIES", "trusted_proxies"),
+    )
+    # Every cookie Secure even when the request came over plain http (a proxy not listed above).
+    secure_cookies: bool = Field(
+        default=False,
+        validation_alias=AliasChoices("ORDERBOT_SECURE_COOKIES", "secure_cookies"),
+    )
+
     # A spreadsheet (.xlsx, or .csv) kept up to date with stock and the order log (adapters.sheet).
     stock_sheet: Path | None = Field(
         default=None, validation_alias=AliasChoices("ORDERBOT_STOCK_SHEET", "stock_sheet"),
@@ -222,6 +242,12 @@ class Settings(_OrderbotSources):
         if path is not None and path.suffix.lower() not in (".xlsx", ".csv"):
             raise ValueError(f"{path.name} must end in .xlsx (Excel) or .csv")
         return path
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, text: str | None) -> str | None:
+        parse_trusted_proxies(text)  # refused at start, naming the entry, not at the first request
+        return text
 
     @model_validator(mode="after")
     def _adapters_and_routes_fit(self) -> Settings:

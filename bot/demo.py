@@ -13,7 +13,7 @@ import os
 
 from aiohttp import web
 
-from adapters.whatsapp_emulator import run_emulator
+from adapters.whatsapp_emulator import StatusWebhook, run_emulator
 from bot.app import create_app
 from bot.config import Settings
 from bot.security import signature_matches
@@ -76,6 +76,11 @@ def kitchen_printer_app(secret: str) -> web.Application:
     return app
 
 
+def _local(host: str) -> str:
+    """Where this machine reaches a server listening on `host`."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
+
+
 class PortTaken(Exception):
     """A port the demo needs is in use; the message says which and how to move it."""
 
@@ -96,8 +101,11 @@ async def run_demo() -> None:
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     settings = demo_settings()
     try:
+        # Statuses (sent, delivered) come back to the server as from Meta, signed.
+        hook = StatusWebhook(f"http://{_local(settings.host)}:{settings.port}/webhook",
+                             DEMO_APP_SECRET)
         emulator = await run_emulator("127.0.0.1", EMULATOR_PORT, DEMO_ACCESS_TOKEN,
-                                      DEMO_PHONE_NUMBER_ID)
+                                      DEMO_PHONE_NUMBER_ID, hook)
     except OSError as error:
         raise PortTaken(f"cannot start the WhatsApp emulator on 127.0.0.1:{EMULATOR_PORT} "
                         f"({error.strerror}). Stop whatever uses that port, or set "

@@ -8,6 +8,17 @@ a failure leads to is the retry policy's call (adapters.delivery: backoff with j
 of attempts per kind of failure); a row given up becomes a dead letter with its last error
 and, in the same transaction, an owner alert.
 
+A send whose outcome is unknown (the WhatsApp client timed out, or the connection dropped,
+after the request was written: Meta may have accepted it) is not sent again at once, which
+used to give customers the same reply twice. WhatsApp has no idempotency key, so the row stays
+pending with the marker UNCERTAIN in `result` and its next attempt `uncertain_wait` seconds
+later (its lane stays held: order matters). Every message carries its row key as
+biz_opaque_callback_data, which Meta echoes in the message's status webhooks; a status naming
+the key records the row sent at once (adapters.inbox.confirm_sends, which kicks the
+dispatcher). When the wait ends without one, the dispatcher looks in status_event once more:
+found, the row is recorded sent without sending; not found, it is sent again (at-least-once: a
+message Meta accepted but never reported can still arrive twice).
+
 When it runs: an APScheduler interval job polls (rows written by another process, the
 `orderbot outbox retry` command, leases left by a crashed worker), `kick()` starts a pass at
 once after a commit, and a timer wakes it when the next backoff ends. One pass at a time per
@@ -27,7 +38,7 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -40,11 +51,12 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from adapters.db import OutboxItem, utcnow
+from adapters.db import OutboxItem, StatusEvent, utcnow
 from adapters.delivery import DeliveryError, FailureKind, RetryPolicy
 from bot.alerts import OwnerAlert, auth_alert, dead_letter_alert, is_alert_row, owner_number
 from bot.logs import correlation
 from bot.metrics import Metrics
+from bot.whatsapp_payloads import ACCEPTED_STATUSES
 
 log = logging.getLogger(__name__)
 
@@ -52,11 +64,27 @@ Sender = Callable[[dict[str, Any], str], Awaitable[str]]
 CLAIM_LEASE = timedelta(seconds=60)  # longer than any adapter's timeout
 BATCH = 50  # lanes attempted per round
 LANE_RUN = 20  # rows of one lane sent one after the other in a round
+UNCERTAIN = "sent?"  # `result` of a pending row whose last send may have been accepted
+UNCERTAIN_WAIT_SECONDS = 20.0  # how long such a row waits for a status before a resend
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An outbox row in a round's hands: what delivering and recording it needs."""
+
+    id: int
+    kind: str
+    lane: str
+    key: str
+    payload: str
+    correlation_id: str | None
+    result: str | None
+    claimed_by: str | None
 
 
 @dataclass(frozen=True)
 class _Outcome:
-    row: OutboxItem
+    row: Claimed
     result: str = ""
     error: DeliveryError | None = None
     tried: bool = True  # False: not attempted (an earlier row of its lane failed, or stopping)
@@ -79,6 +107,7 @@ class OutboxDispatcher:
         job_id: str = "outbox-dispatcher",
         metrics: Metrics | None = None,
         round_seconds: float = CLAIM_LEASE.total_seconds() / 2,
+        uncertain_wait: float = UNCERTAIN_WAIT_SECONDS,
     ) -> None:
         """`owner` returns shop.owner_whatsapp now (the catalog may be reloaded). A shared
         `scheduler` is started and shut down by its owner; without one the dispatcher has its own.
@@ -92,6 +121,7 @@ class OutboxDispatcher:
         # lease (slow adapters, a long lane): a lease that ran out mid-round would let another
         # worker claim rows this one already sent, and send them again.
         self._round_seconds = round_seconds
+        self._uncertain_wait = uncertain_wait
         self._owns_scheduler = scheduler is None
         self._scheduler = scheduler or AsyncIOScheduler(timezone=UTC)
         self._job_id = job_id
@@ -207,7 +237,7 @@ class OutboxDispatcher:
         async with self._sessions() as session:
             rows = await session.exec(
                 select(func.count()).select_from(OutboxItem)
-                .where(col(OutboxItem.id).in_(_lane_heads()),
+                .where(col(OutboxItem.id).in_(_LANE_HEADS),
                        col(OutboxItem.next_attempt_at) <= utcnow()))
             return int(rows.one())
 
@@ -228,7 +258,7 @@ class OutboxDispatcher:
             token, claimed = await self._claim()
             if not claimed:
                 break
-            lanes: dict[str, list[OutboxItem]] = {}
+            lanes: dict[str, list[Claimed]] = {}
             for row in claimed:
                 lanes.setdefault(row.lane, []).append(row)
             deadline = asyncio.get_running_loop().time() + self._round_seconds
@@ -244,53 +274,24 @@ class OutboxDispatcher:
                 break  # all that was due is done; rows committed since then kick() again
         return delivered
 
-    async def _claim(self) -> tuple[str, list[OutboxItem]]:
+    async def _claim(self) -> tuple[str, list[Claimed]]:
         """Claim the oldest pending rows (up to LANE_RUN) of each lane whose head is due and
-        not claimed by anyone, for at most BATCH lanes; returns the claim token and the rows."""
+        not claimed by anyone, for at most BATCH lanes; returns the claim token and the rows.
+        The statements are prepared once (_ClaimStatements)."""
         now = utcnow()
         token = uuid.uuid4().hex
         async with self._sessions() as session, session.begin():
-            unclaimed = or_(col(OutboxItem.claimed_until).is_(None),
-                            col(OutboxItem.claimed_until) < now)
-            due = (
-                select(OutboxItem.lane)
-                .where(col(OutboxItem.id).in_(_lane_heads()),
-                       col(OutboxItem.next_attempt_at) <= now, unclaimed)
-                .order_by(col(OutboxItem.id))
-                .limit(BATCH)
-            )
-            if _dialect(session) == "postgresql":
-                # Heads another worker is claiming right now are skipped instead of waited for.
-                due = due.with_for_update(skip_locked=True)
-            lanes = list(await session.exec(due))
+            connection = await session.connection()
+            statements = _CLAIM[connection.dialect.name == "postgresql"]
+            lanes = list((await connection.execute(statements.due, {"now": now})).scalars())
             if not lanes:
                 return token, []
-            run, first, head = aliased(OutboxItem), aliased(OutboxItem), aliased(OutboxItem)
-            first_rows = (select(run.id)
-                          .where(col(run.state) == "pending", col(run.lane) == OutboxItem.lane)
-                          .order_by(col(run.id)).limit(LANE_RUN))
-            lane_head = (select(first.id)
-                         .where(col(first.state) == "pending", col(first.lane) == OutboxItem.lane)
-                         .order_by(col(first.id)).limit(1)
-                         .correlate(OutboxItem).scalar_subquery())  # the UPDATE's row
-            held_elsewhere = (select(head.id)
-                              .where(col(head.id) == lane_head,
-                                     col(head.claimed_until) >= now,
-                                     col(head.claimed_by) != token)
-                              .exists())
-            # SQLite has no row locks: the head is checked again inside the UPDATE, so of two
-            # workers racing for a lane only one gets it.
-            rows = await session.exec(
-                update(OutboxItem)
-                .where(col(OutboxItem.lane).in_(lanes), col(OutboxItem.state) == "pending",
-                       col(OutboxItem.id).in_(first_rows), ~held_elsewhere)
-                .values(claimed_by=token, claimed_until=now + CLAIM_LEASE)
-                .returning(OutboxItem)
-                .execution_options(synchronize_session=False))
-            claimed = sorted(rows.scalars(), key=lambda row: row.id or 0)
+            rows = await connection.execute(statements.claim, {
+                "lanes": lanes, "now": now, "token": token, "until": now + CLAIM_LEASE})
+            claimed = sorted((Claimed(*row) for row in rows), key=lambda row: row.id)
         return token, claimed
 
-    async def _deliver_lane(self, rows: list[OutboxItem], deadline: float) -> list[_Outcome]:
+    async def _deliver_lane(self, rows: list[Claimed], deadline: float) -> list[_Outcome]:
         """One lane's rows in order, up to its first failure or the round's deadline; the rest
         are left for the next round."""
         outcomes: list[_Outcome] = []
@@ -305,11 +306,21 @@ class OutboxDispatcher:
             blocked = outcomes[-1].error is not None
         return outcomes
 
-    async def _deliver(self, row: OutboxItem) -> _Outcome:
+    async def _deliver(self, row: Claimed) -> _Outcome:
         sender = self._senders.get(row.kind)
         if sender is None:
             return _Outcome(row, error=DeliveryError(f"no adapter configured for '{row.kind}'",
                                                      retryable=False))
+        if row.result == UNCERTAIN:
+            # The last send's answer was lost and no status arrived during the wait (it
+            # would have recorded the row sent): one more look before sending it again.
+            wamid = await self._proof_of_send(row.key)
+            if wamid is not None:
+                log.info("outbox row %s (%s) was sent after all (status for %s): not resent",
+                         row.id, row.kind, wamid)
+                return _Outcome(row, result=wamid)
+            log.warning("outbox row %s (%s): no status proves the send whose answer was lost; "
+                        "sending it again", row.id, row.kind)
         started = asyncio.get_running_loop().time()
         try:
             result = await sender(json.loads(row.payload), row.key)
@@ -325,6 +336,16 @@ class OutboxDispatcher:
             self._metrics.delivery_seconds.labels(row.kind).observe(
                 asyncio.get_running_loop().time() - started)
 
+    async def _proof_of_send(self, key: str) -> str | None:
+        """The wamid of a stored status saying Meta accepted the message sent for `key`."""
+        async with self._sessions() as session:
+            found = await session.exec(
+                select(StatusEvent.wamid)
+                .where(col(StatusEvent.biz_opaque_callback_data) == key,
+                       col(StatusEvent.status).in_(sorted(ACCEPTED_STATUSES)))
+                .order_by(col(StatusEvent.id)).limit(1))
+            return found.first()
+
     async def _record(self, token: str, outcomes: list[_Outcome]) -> int:
         """Write a round's results in one transaction; returns how many rows were sent.
 
@@ -336,20 +357,15 @@ class OutboxDispatcher:
         failed = [outcome for outcome in outcomes if outcome.error is not None]
         alerted = False
         now = utcnow()
-        table = OutboxItem.__table__  # type: ignore[attr-defined]
         async with self._sessions() as session, session.begin():
+            connection = await session.connection()
             if sent:
-                await session.exec(
-                    update(table)
-                    .where(table.c.id == bindparam("row_id"), table.c.claimed_by == token)
-                    .values(state="sent", result=bindparam("row_result"), sent_at=now,
-                            attempts=table.c.attempts + 1, claimed_by=None, claimed_until=None),
-                    params=[{"row_id": o.row.id, "row_result": o.result} for o in sent])
+                await connection.execute(_RECORD_SENT, [
+                    {"row_id": o.row.id, "row_result": o.result, "token": token, "at": now}
+                    # In id order, as a status webhook confirming rows locks them (no deadlock).
+                    for o in sorted(sent, key=lambda o: o.row.id)])
             if untried:
-                await session.exec(
-                    update(table)
-                    .where(table.c.id.in_(untried), table.c.claimed_by == token)
-                    .values(claimed_by=None, claimed_until=None))
+                await connection.execute(_RELEASE_UNTRIED, {"ids": untried, "token": token})
             for outcome in failed:
                 assert outcome.error is not None
                 with correlation(outcome.row.correlation_id):
@@ -362,7 +378,7 @@ class OutboxDispatcher:
             self._again = True  # deliver the alert in this pass, not at the next poll
         return len(sent)
 
-    async def _record_failure(self, session: AsyncSession, row: OutboxItem,
+    async def _record_failure(self, session: AsyncSession, row: Claimed,
                               error: DeliveryError) -> bool:
         """Back off or bury one failed row; True when an owner alert was queued."""
         stored = await session.get(OutboxItem, row.id)
@@ -372,6 +388,16 @@ class OutboxDispatcher:
         stored.claimed_by = stored.claimed_until = None
         stored.last_error = str(error)[:1000]
         delay = self._policy.next_delay(error, stored.attempts)
+        if delay is not None and error.uncertain:
+            # Meta may have the message: wait for its status rather than send it twice.
+            stored.result = UNCERTAIN
+            delay = max(delay, self._uncertain_wait)
+            stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
+            log.warning("outbox row %s (%s) may have been sent (attempt %d): waiting %.1f s for "
+                        "its status before sending it again: %s",
+                        row.id, row.kind, stored.attempts, delay, error)
+            self._metrics.delivered(row.kind, "retry")
+            return False
         if delay is not None:
             stored.next_attempt_at = utcnow() + timedelta(seconds=delay)
             log.warning("outbox row %s (%s) failed (%s, attempt %d), retry in %.1f s: %s",
@@ -450,6 +476,73 @@ def _lane_heads() -> Any:
                    .where(col(first.state) == "pending", col(first.lane) == lanes.c.lane)
                    .order_by(col(first.id)).limit(1).scalar_subquery())
             .where(lanes.c.lane.is_not(None)))
+
+
+_LANE_HEADS = _lane_heads()
+_CLAIMED_COLUMNS = tuple(field.name for field in fields(Claimed))
+
+
+@dataclass(frozen=True)
+class _ClaimStatements:
+    """The claim's two statements, built once: SQLAlchemy takes milliseconds to build this
+    many subqueries and aliases, more than the database takes to run them, and a round runs
+    them for every batch of replies (measured: the claim was the largest share of the
+    server's CPU at a few messages a second)."""
+
+    due: Any  # the lanes whose head is due and unclaimed: params now
+    claim: Any  # claim their first rows: params lanes, now, token, until; RETURNING the rows
+
+    @classmethod
+    def build(cls, *, skip_locked: bool) -> _ClaimStatements:
+        table = OutboxItem.__table__  # type: ignore[attr-defined]
+        moment = table.c.next_attempt_at.type  # how the database stores a time
+        now = bindparam("now", type_=moment)
+        unclaimed = or_(table.c.claimed_until.is_(None), table.c.claimed_until < now)
+        due = (select(table.c.lane)
+               .where(table.c.id.in_(_LANE_HEADS), table.c.next_attempt_at <= now, unclaimed)
+               .order_by(table.c.id)
+               .limit(BATCH))
+        if skip_locked:
+            # Heads another worker is claiming right now are skipped instead of waited for.
+            due = due.with_for_update(skip_locked=True)
+        run, first, head = table.alias("run"), table.alias("first"), table.alias("head")
+        first_rows = (select(run.c.id)
+                      .where(run.c.state == "pending", run.c.lane == table.c.lane)
+                      .order_by(run.c.id).limit(LANE_RUN))
+        lane_head = (select(first.c.id)
+                     .where(first.c.state == "pending", first.c.lane == table.c.lane)
+                     .order_by(first.c.id).limit(1)
+                     .correlate(table).scalar_subquery())  # the UPDATE's row
+        held_elsewhere = (select(head.c.id)
+                          .where(head.c.id == lane_head, head.c.claimed_until >= now,
+                                 head.c.claimed_by != bindparam("token"))
+                          .exists())
+        # SQLite has no row locks: the head is checked again inside the UPDATE, so of two
+        # workers racing for a lane only one gets it.
+        claim = (update(table)
+                 .where(table.c.lane.in_(bindparam("lanes", expanding=True)),
+                        table.c.state == "pending", table.c.id.in_(first_rows), ~held_elsewhere)
+                 .values(claimed_by=bindparam("token"),
+                         claimed_until=bindparam("until", type_=moment))
+                 .returning(*(table.c[name] for name in _CLAIMED_COLUMNS)))
+        return cls(due, claim)
+
+
+_CLAIM = {False: _ClaimStatements.build(skip_locked=False),
+          True: _ClaimStatements.build(skip_locked=True)}
+_OUTBOX = OutboxItem.__table__  # type: ignore[attr-defined]
+# A round's results (OutboxDispatcher._record), matching only rows still claimed by the round.
+_RECORD_SENT = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.claimed_by == bindparam("token"))
+    .values(state="sent", result=bindparam("row_result"),
+            sent_at=bindparam("at", type_=_OUTBOX.c.sent_at.type),
+            attempts=_OUTBOX.c.attempts + 1, claimed_by=None, claimed_until=None))
+_RELEASE_UNTRIED = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+           _OUTBOX.c.claimed_by == bindparam("token"))
+    .values(claimed_by=None, claimed_until=None))
 
 
 def _dialect(session: AsyncSession) -> str:

@@ -38,6 +38,11 @@ log = logging.getLogger(__name__)
 
 # Enough to amortise a commit many times over; bounds one transaction's size and time.
 MAX_BATCH_MESSAGES = 2000
+# Acknowledgements before processing (Ingest.acknowledgements_first): more webhooks than this
+# waiting for their commit make processing pause, for at most the second figure per message.
+ACK_BACKLOG = 16
+ACK_FIRST_LONGEST_SECONDS = 0.25
+ACK_POLL_SECONDS = 0.002
 
 
 class IngestUnavailable(Exception):
@@ -70,7 +75,8 @@ class _Job:
 
 class Ingest:
     """The single writer of the inbox. `on_customer` learns whose messages await processing
-    (once per customer and batch), `on_outbox` that a reply was queued; both after the commit."""
+    (once per customer and batch), `on_outbox` that a reply was queued or a status proved a
+    pending row sent (its lane may move on); both after the commit."""
 
     def __init__(self, engine: AsyncEngine, limiter: RateLimiter, now: Callable[[], float], *,
                  on_customer: Callable[[str], None],
@@ -85,7 +91,7 @@ class Ingest:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.batches = 0  # transactions committed (bench and tests: proof of batching)
-
+        self._unanswered = 0  # store() calls waiting for their commit
     async def store(self, messages: list[Inbound], statuses: list[Status]) -> Stored:
         """Store one delivery; returns once it is committed. Raises IngestUnavailable."""
         if not messages and not statuses:
@@ -97,7 +103,32 @@ class Ingest:
         job = _Job(messages, statuses, asyncio.get_running_loop().create_future())
         self._queue.append(job)
         self._wake.set()
-        return await job.future
+        self._unanswered += 1
+        try:
+            return await job.future
+        finally:
+            self._unanswered -= 1
+
+    async def acknowledgements_first(self) -> None:
+        """Message processing awaits this before each message: a turn of the loop, and while
+        more than ACK_BACKLOG webhooks wait for their commit, a pause until they are down to
+        it (at most ACK_FIRST_LONGEST_SECONDS).
+
+        Why: SQLite runs on the loop's thread (adapters.sqlite_driver), so a transaction holds
+        the loop while it runs, and in a flood processing would take the CPU the
+        acknowledgements need; Meta, unanswered, delivers again and eventually gives up.
+        Stored messages are safe: they are processed a little at a time during a flood and
+        fully after it. At an ordinary pace one or two webhooks are in flight at a time, and
+        processing runs at full speed. A count, not a time: on a machine busy with other work
+        everything is late, and processing must not stop for that.
+        """
+        await asyncio.sleep(0)
+        if self._unanswered <= ACK_BACKLOG:
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + ACK_FIRST_LONGEST_SECONDS
+        while self._unanswered > ACK_BACKLOG and loop.time() < deadline:
+            await asyncio.sleep(ACK_POLL_SECONDS)
 
     def start(self) -> None:
         if self._task is None:
@@ -140,7 +171,7 @@ class Ingest:
 
     async def _write(self, jobs: list[_Job]) -> None:
         try:
-            outcomes, notified = await self._store(jobs)
+            outcomes, notified, confirmed = await self._store(jobs)
         except Exception as error:
             if len(jobs) > 1 and not _unavailable(error):
                 # Not an outage: one delivery the database refuses. Store them one by one so
@@ -163,18 +194,22 @@ class Ingest:
         try:
             for customer in dict.fromkeys(m.customer for o in outcomes for m in o.fresh):
                 self._on_customer(customer)
-            if notified:
+            if notified or confirmed:
                 self._on_outbox()
         except Exception:  # the rows are safe; processing recovers them at the latest on restart
             log.exception("could not start processing a stored batch")
 
-    async def _store(self, jobs: list[_Job]) -> tuple[list[Stored], list[Inbound]]:
-        """One transaction for the whole batch; returns each job's outcome and the messages
-        that opened a limited spell (a polite reply was queued for each)."""
+    async def _store(self, jobs: list[_Job]) -> tuple[list[Stored], list[Inbound], int]:
+        """One transaction for the whole batch; returns each job's outcome, the messages
+        that opened a limited spell (a polite reply was queued for each) and how many outbox
+        rows the statuses proved sent."""
         messages = inbox.first_of_each([m for job in jobs for m in job.messages])
         async with self._engine.begin() as connection:
             new_ids = await inbox.insert_messages(connection, messages)
-            await inbox.insert_statuses(connection, [s for job in jobs for s in job.statuses])
+            statuses = [s for job in jobs for s in job.statuses]
+            await inbox.insert_statuses(connection, statuses)
+            # A status proving a send whose answer was lost frees its lane (bot.dispatcher).
+            confirmed = await inbox.confirm_sends(connection, statuses)
             new = [message for message in messages if message.wamid in new_ids]
             plan = self._limiter.plan([message.customer for message in new], self._now())
             over = {message.wamid for message, verdict in zip(new, plan.verdicts, strict=True)
@@ -196,7 +231,7 @@ class Ingest:
                 unclaimed.discard(message.wamid)
                 (limited if message.wamid in over else fresh).append(message)
             outcomes.append(Stored(fresh, limited, duplicates))
-        return outcomes, notified
+        return outcomes, notified, confirmed
 
 
 def _polite_reply(message: Inbound) -> inbox.OutboxRow:

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -137,6 +137,9 @@ class Processor:
         self._due: dict[str, float] = {}  # customer -> when their quiet window ends
         self._metrics = metrics or Metrics()
         self._slots = asyncio.Semaphore(max(1, concurrency))
+        # Awaited before each message: the app lets waiting webhook acknowledgements go first
+        # (bot.ingest.Ingest.acknowledgements_first); alone, a plain turn of the loop.
+        self.before_message: Callable[[], Awaitable[None]] = _one_turn
 
     def kick(self, customer: str) -> None:
         """Process this customer's pending messages once they have been quiet for a moment.
@@ -201,9 +204,6 @@ class Processor:
             page = len(pending)
             held = NOTHING_HELD  # a burst gets one answer: see bot.burst
             for position, row in enumerate(pending):
-                # SQLite runs inline (adapters.sqlite_driver): without this a long page would
-                # hold the loop, and the webhook's acknowledgements, until it was done.
-                await asyncio.sleep(0)
                 try:
                     held = await self._process(row, held=held,
                                                more_coming=position < len(pending) - 1)
@@ -248,13 +248,19 @@ class Processor:
         return True
 
     async def _pending(self, customer: str) -> list[InboundMessage]:
-        async with self._sessions() as session:
-            return await pending_messages(session, customer)
+        async with self._slots:  # as a message's transaction (see _process)
+            await self.before_message()
+            async with self._sessions() as session:
+                return await pending_messages(session, customer)
 
     async def _process(
         self, row: InboundMessage, *, held: HeldPrompts = NOTHING_HELD, more_coming: bool = False
     ) -> HeldPrompts:
         async with self._slots:
+            # SQLite runs inline (adapters.sqlite_driver): without a turn for the webhooks a
+            # long page would hold their acknowledgements until it was done. Inside the slot,
+            # so the waits of a flood's many customers do not add up to no wait at all.
+            await self.before_message()
             with correlation(correlation_id_for(row.wamid)):
                 return await self._process_one(row, held, more_coming)
 
@@ -557,6 +563,10 @@ class Released:
     name: str
     was_paused: bool  # the conversation was handed off before this event
     delivery: window.Delivery  # how the customer was told
+
+
+async def _one_turn() -> None:
+    await asyncio.sleep(0)
 
 
 class _LazyParser:

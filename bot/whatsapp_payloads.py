@@ -48,6 +48,17 @@ class Status:
     timestamp: int
     error_code: int | None
     raw: dict[str, Any]
+    # The biz_opaque_callback_data we sent with the message (the outbox row's key), if any.
+    opaque: str | None = None
+
+    @property
+    def accepted(self) -> bool:
+        """Meta took the message (sent, delivered, read, played), as opposed to `failed`."""
+        return self.status in ACCEPTED_STATUSES
+
+
+ACCEPTED_STATUSES = frozenset({"sent", "delivered", "read", "played"})
+MAX_OPAQUE_LENGTH = 512  # Meta's limit on biz_opaque_callback_data; the column's size
 
 
 @dataclass
@@ -200,6 +211,7 @@ _PHONE = re.compile(r"[0-9]{1,15}")  # E.164: at most 15 digits
 _USER_ID = re.compile(r"[!-~]{1,160}")  # printable ASCII: the format is "subject to change"
 _ID = re.compile(r"[^\s]{1,255}")
 _STATUS = re.compile(r"[a-z_]{1,32}")
+_OPAQUE = re.compile(rf".{{1,{MAX_OPAQUE_LENGTH}}}", re.DOTALL)
 
 
 def _fits(value: Any, shape: re.Pattern[str]) -> TypeGuard[str]:
@@ -212,6 +224,7 @@ def _read_status(status: dict[str, Any]) -> Status | None:
         return None
     errors = [e for e in _dicts(status.get("errors")) if _int(e.get("code"))]
     recipient = status.get("recipient_id") or status.get("recipient_user_id") or ""
+    opaque = status.get("biz_opaque_callback_data")
     return Status(
         wamid=wamid,
         status=state,
@@ -219,6 +232,7 @@ def _read_status(status: dict[str, Any]) -> Status | None:
         timestamp=_int(status.get("timestamp")),
         error_code=_int(errors[0]["code"]) if errors else None,
         raw=status,
+        opaque=opaque if _fits(opaque, _OPAQUE) else None,
     )
 
 

@@ -112,3 +112,36 @@ def test_plain_synchronous_use_outside_a_loop_works(tmp_path: Path) -> None:
     assert connection.execute("SELECT x FROM t").fetchall() == [(1,)]
     connection.close()
     assert isinstance(connection, sqlite3.Connection)
+
+
+async def test_the_servers_commits_leave_the_log_to_the_background_checkpointer(
+        tmp_path: Path) -> None:
+    path = tmp_path / "server.db"
+    engine = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)"))
+    for number in range(1200):  # past SQLite's own mark of 1,000 pages in the log
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES (:name)"),
+                                     {"name": f"item {number}"})
+    busy, logged, moved = await asyncio.to_thread(sqlite_driver.Checkpointer(str(path)).checkpoint)
+    assert (busy, moved) == (0, logged)
+    assert logged > 1000  # no commit moved the log inline
+    await engine.dispose()
+    plain = sqlite3.connect(path)
+    assert plain.execute("SELECT count(*) FROM item").fetchone() == (1200,)
+    plain.close()
+
+
+async def test_other_engines_keep_sqlites_own_checkpoints(tmp_path: Path) -> None:
+    path = tmp_path / "cli.db"
+    engine = make_engine(f"sqlite:///{path}")  # a CLI command's engine
+    async with engine.begin() as connection:
+        await connection.execute(text("CREATE TABLE item (id INTEGER PRIMARY KEY, name TEXT)"))
+    for number in range(1200):
+        async with engine.begin() as connection:
+            await connection.execute(text("INSERT INTO item (name) VALUES (:name)"),
+                                     {"name": f"item {number}"})
+    _, logged, _ = await asyncio.to_thread(sqlite_driver.Checkpointer(str(path)).checkpoint)
+    assert logged < 1000
+    await engine.dispose()
