@@ -20,9 +20,11 @@ for as long as that process's transaction lasts, bounded by busy_timeout.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sqlite3
 import weakref
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import pool
@@ -71,31 +73,29 @@ class _LockingCursor(sqlite3.Cursor):
         read after the await as it is, so there is nothing to do."""
 
     def execute(self, sql: str, parameters: Any = (), /) -> _LockingCursor:
-        connection: _LockingConnection = self.connection  # type: ignore[assignment]
-        connection.before(sql)
-        try:
+        with self._locked(sql):
             super().execute(sql, parameters)
-        finally:
-            connection.after()
         return self
 
     def executemany(self, sql: str, parameters: Any, /) -> _LockingCursor:
-        connection: _LockingConnection = self.connection  # type: ignore[assignment]
-        connection.before(sql)
-        try:
+        with self._locked(sql):
             super().executemany(sql, parameters)
-        finally:
-            connection.after()
         return self
 
     def executescript(self, script: str, /) -> _LockingCursor:
-        connection: _LockingConnection = self.connection  # type: ignore[assignment]
-        connection.before(script)
-        try:
+        with self._locked(script):
             super().executescript(script)
+        return self
+
+    @contextlib.contextmanager
+    def _locked(self, sql: str) -> Iterator[None]:
+        """The process's write lock around a statement that may write (see _LockingConnection)."""
+        connection: _LockingConnection = self.connection  # type: ignore[assignment]
+        connection.before(sql)
+        try:
+            yield
         finally:
             connection.after()
-        return self
 
 
 class _LockingConnection(sqlite3.Connection):

@@ -4,7 +4,6 @@ through the real Cloud API client over real HTTP (bench/chaos.py relies on all o
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -13,7 +12,7 @@ from aiohttp.test_utils import TestServer
 from pytest_aiohttp import AiohttpServer
 
 from adapters.whatsapp_cloud import WhatsAppCloudClient
-from adapters.whatsapp_emulator import EMULATOR_STATE, EmulatorState, create_emulator_app
+from adapters.whatsapp_emulator import EmulatorState, create_emulator_app
 from adapters.whatsapp_errors import GraphAPIError, GraphTransportError, WhatsAppError
 
 TOKEN = "EAAG-chaos-token-0123456789abcdef"
@@ -24,17 +23,6 @@ CUSTOMER = "15550002222"
 @pytest.fixture
 async def emulator(aiohttp_server: AiohttpServer) -> TestServer:
     return await aiohttp_server(create_emulator_app(TOKEN, PHONE_ID))
-
-
-@pytest.fixture
-def state(emulator: TestServer) -> EmulatorState:
-    return emulator.app[EMULATOR_STATE]
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 def client(emulator: TestServer, session: aiohttp.ClientSession,

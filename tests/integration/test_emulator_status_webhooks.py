@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +20,6 @@ from pytest_aiohttp import AiohttpServer
 
 from adapters.whatsapp_cloud import OutboundLimitError, WhatsAppCloudClient
 from adapters.whatsapp_emulator import (
-    EMULATOR_STATE,
     EmulatorState,
     StallRule,
     StatusWebhook,
@@ -82,17 +80,6 @@ async def emulator(aiohttp_server: AiohttpServer,
                    receiver: tuple[Receiver, TestServer]) -> TestServer:
     hook = StatusWebhook(str(receiver[1].make_url("/webhook")), SECRET, give_up_after=5.0)
     return await aiohttp_server(create_emulator_app(TOKEN, PHONE_ID, hook))
-
-
-@pytest.fixture
-def state(emulator: TestServer) -> EmulatorState:
-    return emulator.app[EMULATOR_STATE]
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 def client_for(session: aiohttp.ClientSession, emulator: TestServer,

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import socket
 import traceback
-from collections.abc import AsyncIterator
 from typing import Any, NamedTuple
 
 import aiohttp
@@ -17,7 +16,6 @@ from pytest_aiohttp import AiohttpServer
 
 from adapters.whatsapp_cloud import OutboundLimitError, WhatsAppCloudClient
 from adapters.whatsapp_emulator import (
-    EMULATOR_STATE,
     EmulatorState,
     create_emulator_app,
     run_emulator,
@@ -40,17 +38,6 @@ OTHER = "15550003333"
 @pytest.fixture
 async def emulator(aiohttp_server: AiohttpServer) -> TestServer:
     return await aiohttp_server(create_emulator_app(TOKEN, PHONE_ID))
-
-
-@pytest.fixture
-def state(emulator: TestServer) -> EmulatorState:
-    return emulator.app[EMULATOR_STATE]
-
-
-@pytest.fixture
-async def session() -> AsyncIterator[aiohttp.ClientSession]:
-    async with aiohttp.ClientSession() as http:
-        yield http
 
 
 def graph_url(server: TestServer) -> str:
