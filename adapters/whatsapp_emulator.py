@@ -99,7 +99,8 @@ class ReadReceipt(TypedDict):
 
 @dataclass
 class FailureRule:
-    """Makes the next `times` sends (to `to`, or to anyone) fail with a Graph error."""
+    """Makes the next `times` sends (to `to`, or to anyone) fail with a Graph error; with
+    `read_receipts`, the next read receipts instead of messages."""
 
     code: int
     http_status: int
@@ -107,6 +108,7 @@ class FailureRule:
     to: str | None
     message: str
     details: str
+    read_receipts: bool = False
 
 
 @dataclass
@@ -248,10 +250,11 @@ class EmulatorState:
                 return rule.seconds
         return None
 
-    def take_failure(self, wa_id: str) -> FailureRule | None:
-        """Consume one use of the first failure rule matching this recipient."""
+    def take_failure(self, wa_id: str, *, read_receipt: bool = False) -> FailureRule | None:
+        """Consume one use of the first failure rule matching this send (a read receipt has
+        no recipient)."""
         for rule in self.failures:
-            if rule.to is None or rule.to == wa_id:
+            if rule.read_receipts == read_receipt and (rule.to is None or rule.to == wa_id):
                 rule.times -= 1
                 if rule.times <= 0:
                     self.failures.remove(rule)
@@ -434,6 +437,10 @@ async def _accept_after(state: EmulatorState, payload: dict[str, Any], stall: fl
 async def _accept(state: EmulatorState, payload: dict[str, Any], phone_number_id: str, *,
                   stalled: bool = False) -> web.Response:
     if "status" in payload:
+        rule = state.take_failure("", read_receipt=True)
+        if rule is not None:
+            log.info("emulator: injected failure %s for a read receipt", rule.code)
+            return _graph_error(rule.http_status, rule.code, rule.message, rule.details)
         state.record_read(payload)
         return web.json_response({"success": True})
     # `to` wins when both are given (shared/whatsapp-cloud-api.md §6); a BSUID-only send is
@@ -580,7 +587,13 @@ def _parse_failure(body: Any) -> FailureRule:
     details = body.get("details", f"{title} (injected by the emulator)")
     if not isinstance(message, str) or not isinstance(details, str):
         raise ValueError("'message' and 'details' must be strings")
-    return FailureRule(code, http_status, times, to.lstrip("+") if to else None, message, details)
+    read_receipts = body.get("read_receipts", False)
+    if not isinstance(read_receipts, bool):
+        raise ValueError("'read_receipts' must be true or false")
+    if read_receipts and to is not None:
+        raise ValueError("a read receipt has no recipient: give 'to' or 'read_receipts', not both")
+    return FailureRule(code, http_status, times, to.lstrip("+") if to else None, message, details,
+                       read_receipts)
 
 
 def _parse_chaos(body: Any) -> ChaosRule:

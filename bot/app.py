@@ -41,7 +41,6 @@ from bot.timers import TimerSettings, TimerSweeper
 from bot.webhook import (
     INGEST_KEY,
     MAX_BODY_BYTES,
-    quiet_acknowledged_webhooks,
     receive_notification,
     verify_subscription,
 )
@@ -149,7 +148,6 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
         engine, RateLimiter(settings.rate_limit_per_minute, settings.rate_limit_burst),
         lambda: clock.now().timestamp(), on_customer=processor.kick, on_outbox=dispatcher.kick)
     processor.before_message = app[INGEST_KEY].acknowledgements_first
-    quiet_acknowledged_webhooks()
     app[CATALOG_KEY] = holder
     app[METRICS_KEY] = metrics
     app.router.add_get("/webhook", verify_subscription)

@@ -202,6 +202,7 @@ def _serve(args: argparse.Namespace) -> int:
 
     from bot.app import create_app, freeze_startup_objects
     from bot.texts import TextsError
+    from bot.webhook import QuietAccessLogger
     from catalog.errors import CatalogError
 
     try:
@@ -223,7 +224,8 @@ def _serve(args: argparse.Namespace) -> int:
         return 0
     # Work acknowledged but unfinished at shutdown is picked up again on the next start, so a
     # short grace period is enough.
-    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5.0)
+    web.run_app(app, host=host, port=port, print=None, shutdown_timeout=5.0,
+                access_log_class=QuietAccessLogger)
     return 0
 
 

@@ -27,6 +27,7 @@ from adapters.db import (
     utcnow,
 )
 from adapters.inventory import Inventory
+from bot.replies import read_receipt_lane
 
 FORGOTTEN_REASON = "customer asked to be forgotten"
 BLANK = "{}"  # what a removed JSON payload becomes (the columns are not nullable)
@@ -101,7 +102,7 @@ async def forget(sessions: async_sessionmaker[AsyncSession], wa_id: str, *,
             select(InboundMessage).where(col(InboundMessage.customer).in_(ids))))
         orders = list(await session.exec(
             select(OrderRow).where(col(OrderRow.customer).in_(ids)).order_by(col(OrderRow.id))))
-        lanes = [f"wa:{number}" for number in ids]
+        lanes = [lane for number in ids for lane in (f"wa:{number}", read_receipt_lane(number))]
         outbox = list(await session.exec(
             select(OutboxItem).where(col(OutboxItem.lane).in_(lanes))))
         statuses = list(await session.exec(

@@ -39,7 +39,9 @@ from adapters.db import ConversationRow, InboundMessage, OrderRow, utcnow
 from adapters.inventory import Inventory
 from adapters.message_store import (
     PENDING_PAGE,
+    Conversation,
     OutboxValues,
+    PendingMessage,
     Superseded,
     claim_message,
     insert_outbox,
@@ -70,7 +72,14 @@ from bot.inventory import short_apology
 from bot.logs import correlation, correlation_id_for
 from bot.metrics import Metrics
 from bot.privacy import mask
-from bot.replies import Reply, TextReply, fit_to_whatsapp, graph_payload, mark_read_payload
+from bot.replies import (
+    Reply,
+    TextReply,
+    fit_to_whatsapp,
+    graph_payload,
+    mark_read_payload,
+    read_receipt_lane,
+)
 from bot.routing import Routing, split_ticket
 from bot.shop_rules import when_text
 from bot.tickets import build_ticket, display_number
@@ -247,14 +256,14 @@ class Processor:
         self._on_outbox()
         return True
 
-    async def _pending(self, customer: str) -> list[InboundMessage]:
+    async def _pending(self, customer: str) -> list[PendingMessage]:
         async with self._slots:  # as a message's transaction (see _process)
             await self.before_message()
             async with self._sessions() as session:
                 return await pending_messages(session, customer)
 
     async def _process(
-        self, row: InboundMessage, *, held: HeldPrompts = NOTHING_HELD, more_coming: bool = False
+        self, row: PendingMessage, *, held: HeldPrompts = NOTHING_HELD, more_coming: bool = False
     ) -> HeldPrompts:
         async with self._slots:
             # SQLite runs inline (adapters.sqlite_driver): without a turn for the webhooks a
@@ -265,14 +274,14 @@ class Processor:
                 return await self._process_one(row, held, more_coming)
 
     async def _process_one(
-        self, row: InboundMessage, held: HeldPrompts, more_coming: bool
+        self, row: PendingMessage, held: HeldPrompts, more_coming: bool
     ) -> HeldPrompts:
         correlation_id = correlation_id_for(row.wamid)
         async with self._sessions() as session, session.begin():
             await lock_customer(session, row.customer)
             stored = json.loads(row.payload)
             loaded = await load_conversation(session, row.customer)
-            conversation = loaded or ConversationRow(customer=row.customer)
+            conversation = loaded or Conversation(customer=row.customer)
             read_version = conversation.version
             conversation.reply_to = stored.get("reply_to") or row.customer
             conversation.name = stored.get("name") or conversation.name
@@ -315,7 +324,7 @@ class Processor:
         return held
 
     def _decide(
-        self, row: InboundMessage, message: dict[str, Any], conversation: ConversationRow,
+        self, row: PendingMessage, message: dict[str, Any], conversation: Conversation,
         stock: dict[str, int] | None = None,
     ) -> Decision:
         state = ConversationState.from_json(conversation.state)
@@ -332,8 +341,8 @@ class Processor:
             return Decision(state, (TextReply(texts.text("internal_error")),))
 
     async def _reserve(
-        self, session: AsyncSession, row: InboundMessage, message: dict[str, Any],
-        conversation: ConversationRow, decision: Decision, *, outbox: list[OutboxValues],
+        self, session: AsyncSession, row: PendingMessage, message: dict[str, Any],
+        conversation: Conversation, decision: Decision, *, outbox: list[OutboxValues],
     ) -> Decision:
         """Take the order's units in this transaction (adapters.inventory). When another
         customer was quicker, decide again on the live counts: the conversation then says what is
@@ -355,8 +364,8 @@ class Processor:
     async def _place_order(
         self,
         session: AsyncSession,
-        row: InboundMessage,
-        conversation: ConversationRow,
+        row: PendingMessage,
+        conversation: Conversation,
         priced: PricedCart,
         details: OrderDetails,
         *,
@@ -405,7 +414,8 @@ class Processor:
     @staticmethod
     def _replies(wamid: str, reply_to: str, replies: list[Reply]) -> list[OutboxValues]:
         lane = f"wa:{reply_to}"
-        return [_outbox_row("whatsapp", lane, f"read:{wamid}", mark_read_payload(wamid)),
+        return [_outbox_row("whatsapp", read_receipt_lane(reply_to), f"read:{wamid}",
+                            mark_read_payload(wamid)),
                 *(_outbox_row("whatsapp", lane, f"reply:{wamid}:{index}",
                               graph_payload(reply, reply_to))
                   for index, reply in enumerate(fit_to_whatsapp(replies)))]
@@ -505,7 +515,7 @@ class Processor:
             return Released(customer, conversation.name, state.handoff, delivery)
 
     def _bot_initiated(
-        self, key: str, conversation: ConversationRow, replies: tuple[Reply, ...],
+        self, key: str, conversation: Conversation, replies: tuple[Reply, ...],
         now: datetime,
     ) -> tuple[list[OutboxValues], window.Delivery]:
         """Messages nobody just asked for: inside the 24-hour window as they are, else as the
@@ -538,14 +548,14 @@ class Processor:
                             graph_payload(TextReply(alert), owner))
                 for index, alert in enumerate(alerts)]
 
-    def _customer_wrote(self, conversation: ConversationRow, sent_at: int) -> None:
+    def _customer_wrote(self, conversation: Conversation, sent_at: int) -> None:
         now = self._clock.now()
         opened = window.opened_at(sent_at, now)
         known = conversation.customer_at
         conversation.customer_at = max(opened, known) if known else opened
         conversation.timer_from = now  # a customer writing resets the timers
 
-    def _schedule(self, conversation: ConversationRow, state: ConversationState) -> None:
+    def _schedule(self, conversation: Conversation, state: ConversationState) -> None:
         due = next_timer(state, conversation.timer_from, self._timers)
         conversation.due_at = None if due is None else due.at
         conversation.due_kind = None if due is None else due.kind

@@ -122,5 +122,12 @@ def graph_payload(reply: Reply, to: str) -> dict[str, Any]:
     return {**base, "type": "interactive", "interactive": interactive}
 
 
+def read_receipt_lane(to: str) -> str:
+    """The outbox lane of a chat's read receipts, beside its messages' lane (`wa:<to>`): the
+    answer does not wait behind the receipt's round trip to Meta, nor behind a receipt Meta
+    refuses and the dispatcher retries. Receipts keep their own order in their lane."""
+    return f"wa:{to}:read"
+
+
 def mark_read_payload(wamid: str) -> dict[str, Any]:
     return {"messaging_product": "whatsapp", "status": "read", "message_id": wamid}

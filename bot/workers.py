@@ -50,6 +50,7 @@ def serve_as_worker(app: web.Application, host: str, port: int, number: int,
     from prometheus_client import Info  # noqa: PLC0415
 
     from bot.metrics import METRICS_KEY  # noqa: PLC0415
+    from bot.webhook import QuietAccessLogger  # noqa: PLC0415
 
     channel = socket.socket(fileno=channel_fd)
     channel.setblocking(False)
@@ -78,7 +79,7 @@ def serve_as_worker(app: web.Application, host: str, port: int, number: int,
     app.on_startup.insert(0, wait_for_turn)
     app.on_cleanup.append(cut_lifeline)
     web.run_app(app, host=host, port=port, reuse_port=True, print=announce,
-                shutdown_timeout=5.0)
+                shutdown_timeout=5.0, access_log_class=QuietAccessLogger)
 
 
 def _on_supervisor_message(channel: socket.socket) -> None:

@@ -220,6 +220,25 @@ async def test_131000_is_tried_three_times_then_dead_with_an_alert(
     assert "131000" in alert and f"retry {reply.id}" in alert
 
 
+async def test_a_read_receipt_whatsapp_refuses_for_a_while_does_not_hold_back_the_answer(
+    aiohttp_client: ClientFactory, settings: Settings, emulated: EmulatorState
+) -> None:
+    # Meta refuses the blue ticks once with a passing error: retried after the production
+    # backoff (about a second), while the answer goes out at once.
+    emulated.failures.append(FailureRule(code=131000, http_status=500, times=1, to=None,
+                                         message="Something went wrong", details="",
+                                         read_receipts=True))
+    client = await aiohttp_client(create_app(settings))
+    await say(client, "1 falafel wrap")
+    await wait_for(lambda: "Total:" in last_body(emulated))
+    assert emulated.reads == [] and not emulated.failures  # refused once, waiting to retry
+    await wait_for(lambda: len(emulated.reads) == 1, timeout=10)
+    await client.app[APP_STATE].dispatcher.wait_quiet()
+    receipt, *replies = await rows(client, "whatsapp")
+    assert receipt.key.startswith("read:") and (receipt.state, receipt.attempts) == ("sent", 2)
+    assert replies and {r.state for r in replies} == {"sent"}
+
+
 async def test_rows_pending_at_shutdown_are_delivered_after_restart(
     aiohttp_client: ClientFactory, fast_settings: Settings, emulated: EmulatorState,
     kitchen: Kitchen,

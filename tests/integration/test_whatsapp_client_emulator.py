@@ -321,7 +321,9 @@ async def test_reset_clears_the_log_but_seq_keeps_counting(
 async def test_fail_endpoint_rejects_bad_rules(
     session: aiohttp.ClientSession, emulator: TestServer
 ) -> None:
-    for rule in ({"times": 2}, {"code": 131000, "http_status": 200}, {"code": 4, "times": 0}):
+    for rule in ({"times": 2}, {"code": 131000, "http_status": 200}, {"code": 4, "times": 0},
+                 {"code": 131000, "read_receipts": "yes"},
+                 {"code": 131000, "read_receipts": True, "to": CUSTOMER}):
         async with session.post(emulator.make_url("/_emulator/fail"), json=rule) as response:
             assert response.status == 400
 
@@ -386,3 +388,18 @@ async def test_run_emulator_serves_and_shutdown_releases_pollers(
     await asyncio.wait_for(waiting, timeout=3)
 
     assert loop.time() - started < 3
+
+
+async def test_a_read_receipt_failure_rule_fails_receipts_only(
+    client: WhatsAppCloudClient, session: aiohttp.ClientSession, emulator: TestServer,
+    state: EmulatorState,
+) -> None:
+    async with session.post(emulator.make_url("/_emulator/fail"),
+                            json={"code": 131000, "http_status": 500, "read_receipts": True}):
+        pass
+    await client.send_text(CUSTOMER, "Hi")  # a message is not what the rule is for
+    with pytest.raises(TemporaryError) as caught:
+        await client.mark_read("wamid.in1")
+    assert caught.value.code == 131000
+    await client.mark_read("wamid.in1")  # one failure only
+    assert len(state.messages_to(CUSTOMER)) == 1 and len(state.reads) == 1

@@ -12,6 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import make_mocked_request
 
 from bot.config import Settings, load_log_settings
 from bot.logs import (
@@ -23,6 +25,7 @@ from bot.logs import (
     setup_logging,
 )
 from bot.privacy import mask_numbers
+from bot.webhook import QuietAccessLogger
 
 CUSTOMER = "15550002222"
 ACCESS_TOKEN = "EAAGm0PX4ZCpsBAKZAB0TgZDZD"
@@ -262,3 +265,15 @@ def test_every_configured_secret_is_handed_to_the_redactor() -> None:
     assert set(settings.secret_values()) == {
         "s3cret-app", ACCESS_TOKEN, "verify-me", "kitchen-s3cret", "display-s3cret",
         "db-pa55word"}
+
+
+def test_the_access_log_leaves_out_acknowledged_webhooks_only(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    access = QuietAccessLogger(logging.getLogger("aiohttp.access"), '%r %s')
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    for method, path, status in (("POST", "/webhook", 200), ("POST", "/webhook", 401),
+                                 ("GET", "/webhook", 200), ("POST", "/status", 200)):
+        access.log(make_mocked_request(method, path), web.Response(status=status), 0.001)
+    assert [record.getMessage() for record in caplog.records] == [
+        "POST /webhook HTTP/1.1 401", "GET /webhook HTTP/1.1 200", "POST /status HTTP/1.1 200"]
