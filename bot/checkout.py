@@ -63,6 +63,16 @@ def read_fulfilment(words: list[str]) -> FulfillmentMode | None:
     return "pickup" if pickup else "delivery"
 
 
+_FIRST = {"1", "one", "first", "1st", "the first", "the first one"}
+_SECOND = {"2", "two", "second", "2nd", "the second", "the second one"}
+
+
+def read_numbered_mode(raw: str) -> FulfillmentMode | None:
+    """"1" / "the second one" -> the mode at that place among the buttons (Pickup first)."""
+    said = " ".join(raw.lower().replace(".", " ").replace(")", " ").split())
+    return "pickup" if said in _FIRST else "delivery" if said in _SECOND else None
+
+
 def read_address(text: str) -> str | None:
     """The address in 'deliver to 12 Cedar St, apt 4'; None when it is too short to use."""
     address = _ADDRESS_LEAD.sub("", text.strip(), count=1).strip(" .")

@@ -15,7 +15,7 @@ from rapidfuzz import fuzz, process
 
 from bot import texts
 from bot.cart import CartLine, price_line
-from bot.edits import LineChange, apply_to_lines
+from bot.line_changes import LineChange, apply_to_lines
 from bot.replies import ButtonsReply, ListReply, Reply, TextReply
 from catalog.catalog import Catalog
 from catalog.models import Named
