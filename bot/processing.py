@@ -209,34 +209,44 @@ class Processor:
                             mask(customer), RETRY_SECONDS)
                 asyncio.get_running_loop().call_later(RETRY_SECONDS, self.kick, customer)
                 return
-            pending = await self._pending(customer)
-            page = len(pending)
-            held = NOTHING_HELD  # a burst gets one answer: see bot.burst
-            for position, row in enumerate(pending):
-                try:
-                    held = await self._process(row, held=held,
-                                               more_coming=position < len(pending) - 1)
-                except Superseded:
-                    # Another process got there first: read what is still pending again.
-                    page = PENDING_PAGE
-                    break
-                except OperationalError:
-                    # The database is busy or away (SQLite "database is locked", a dropped
-                    # connection): nothing was committed, so try this customer again soon.
-                    log.warning("database unavailable while processing message %s; "
-                                "retrying in %.0f s", row.id, RETRY_SECONDS, exc_info=True)
-                    asyncio.get_running_loop().call_later(RETRY_SECONDS, self.kick, customer)
-                    return
-                except Exception as error:
-                    # Left pending, this message would block every later one from this
-                    # customer: record it as failed and tell them.
-                    log.exception("processing message %s failed", row.id)
-                    if not await self._give_up(row.id, error):
-                        asyncio.get_running_loop().call_later(
-                            RETRY_SECONDS, self.kick, customer)
-                        return
+            page = await self._process_page(customer)
         # Messages stored from now on kick this customer again (webhook), so no query to
         # confirm that nothing is left.
+
+    async def _process_page(self, customer: str) -> int:
+        """A page of the customer's pending messages, each in its own transaction; the page is
+        read in the first one's (most customers have one message pending: a transaction less
+        per message). Returns the page's size, PENDING_PAGE to read again (another process got
+        there first), 0 when a retry is scheduled."""
+        page: list[PendingMessage] = []  # filled by the first transaction
+        held = NOTHING_HELD  # a burst gets one answer: see bot.burst
+        position = 0
+        while True:
+            row = page[position] if page else None
+            try:
+                held = await self._process(customer, row, page, held)
+            except Superseded:
+                return PENDING_PAGE
+            except OperationalError:
+                # The database is busy or away (SQLite "database is locked", a dropped
+                # connection): nothing was committed, so try this customer again soon.
+                log.warning("database unavailable while processing customer %s; retrying in "
+                            "%.0f s", mask(customer), RETRY_SECONDS, exc_info=True)
+                asyncio.get_running_loop().call_later(RETRY_SECONDS, self.kick, customer)
+                return 0
+            except Exception as error:
+                failed = row or (page[0] if page else None)
+                if failed is None:  # the page itself could not be read
+                    raise
+                # Left pending, this message would block every later one from this
+                # customer: record it as failed and tell them.
+                log.exception("processing message %s failed", failed.id)
+                if not await self._give_up(failed.id, error):
+                    asyncio.get_running_loop().call_later(RETRY_SECONDS, self.kick, customer)
+                    return 0
+            position += 1
+            if position >= len(page):
+                return len(page)
 
     async def _give_up(self, message_id: int | None, error: Exception) -> bool:
         try:
@@ -256,72 +266,80 @@ class Processor:
         self._on_outbox()
         return True
 
-    async def _pending(self, customer: str) -> list[PendingMessage]:
-        async with self._slots:  # as a message's transaction (see _process)
-            await self.before_message()
-            async with self._sessions() as session:
-                return await pending_messages(session, customer)
-
     async def _process(
-        self, row: PendingMessage, *, held: HeldPrompts = NOTHING_HELD, more_coming: bool = False
+        self, customer: str, row: PendingMessage | None, page: list[PendingMessage],
+        held: HeldPrompts,
     ) -> HeldPrompts:
+        """One message's transaction. Without `row`, the page's first: the customer's pending
+        messages are read into `page` first, and page[0] is processed."""
         async with self._slots:
             # SQLite runs inline (adapters.sqlite_driver): without a turn for the webhooks a
             # long page would hold their acknowledgements until it was done. Inside the slot,
             # so the waits of a flood's many customers do not add up to no wait at all.
             await self.before_message()
+            async with self._sessions() as session, session.begin():
+                await lock_customer(session, customer)
+                if row is None:
+                    page[:] = await pending_messages(session, customer)
+                    if not page:
+                        return held
+                    row = page[0]
+                with correlation(correlation_id_for(row.wamid)):
+                    turn = await self._turn(session, row, held, more_coming=row is not page[-1])
             with correlation(correlation_id_for(row.wamid)):
-                return await self._process_one(row, held, more_coming)
+                self._committed(row, turn)
+            return turn.held
 
-    async def _process_one(
-        self, row: PendingMessage, held: HeldPrompts, more_coming: bool
-    ) -> HeldPrompts:
+    async def _turn(
+        self, session: AsyncSession, row: PendingMessage, held: HeldPrompts, more_coming: bool
+    ) -> _Turn:
+        """Decide on one message and write what follows from it, in the caller's transaction
+        (under the customer's lock)."""
         correlation_id = correlation_id_for(row.wamid)
-        async with self._sessions() as session, session.begin():
-            await lock_customer(session, row.customer)
-            stored = json.loads(row.payload)
-            loaded = await load_conversation(session, row.customer)
-            conversation = loaded or Conversation(customer=row.customer)
-            read_version = conversation.version
-            conversation.reply_to = stored.get("reply_to") or row.customer
-            conversation.name = stored.get("name") or conversation.name
-            conversation.last_inbound_at = max(conversation.last_inbound_at, row.sent_at)
-            self._customer_wrote(conversation, row.sent_at)
-            # Live counts, so the stock questions and the menu use what is left right now.
-            stock = await self.inventory.counts(session, self._catalog())
-            decision = self._decide(row, stored["message"], conversation, stock)
-            # Writes from here on; the first one re-checks the message inside the lock.
-            await claim_message(session, row.id)
-            outbox: list[OutboxValues] = []
-            if decision.place_order is not None:
-                decision = await self._reserve(session, row, stored["message"], conversation,
-                                               decision, outbox=outbox)
-            replies, held = burst_replies(
-                decision.replies, revision=decision.state.revision, stage=decision.state.stage,
-                more_coming=more_coming, held=held)
-            if decision.place_order is not None:
-                replies.append(
-                    await self._place_order(session, row, conversation, decision.place_order,
-                                            decision.details, outbox=outbox)
-                )
-            outbox += self._replies(row.wamid, conversation.reply_to, replies)
-            outbox += self._alerts(f"alert:{row.wamid}", decision.alerts)
-            self._schedule(conversation, decision.state)
-            conversation.state = decision.state.to_json()
-            await save_conversation(session, conversation, read_version, is_new=loaded is None)
-            if row.error is not None:  # decided with an error: recorded on the message
-                await mark_failed(session, row.id, row.error)
-            await insert_outbox(session, outbox, correlation_id)
-            received_at, placed = row.received_at, decision.place_order is not None
+        stored = json.loads(row.payload)
+        loaded = await load_conversation(session, row.customer)
+        conversation = loaded or Conversation(customer=row.customer)
+        read_version = conversation.version
+        conversation.reply_to = stored.get("reply_to") or row.customer
+        conversation.name = stored.get("name") or conversation.name
+        conversation.last_inbound_at = max(conversation.last_inbound_at, row.sent_at)
+        self._customer_wrote(conversation, row.sent_at)
+        # Live counts, so the stock questions and the menu use what is left right now.
+        stock = await self.inventory.counts(session, self._catalog())
+        decision = self._decide(row, stored["message"], conversation, stock)
+        # Writes from here on; the first one re-checks the message inside the lock.
+        await claim_message(session, row.id)
+        outbox: list[OutboxValues] = []
+        if decision.place_order is not None:
+            decision = await self._reserve(session, row, stored["message"], conversation,
+                                           decision, outbox=outbox)
+        replies, held = burst_replies(
+            decision.replies, revision=decision.state.revision, stage=decision.state.stage,
+            more_coming=more_coming, held=held)
+        if decision.place_order is not None:
+            replies.append(
+                await self._place_order(session, row, conversation, decision.place_order,
+                                        decision.details, outbox=outbox)
+            )
+        outbox += self._replies(row.wamid, conversation.reply_to, replies)
+        outbox += self._alerts(f"alert:{row.wamid}", decision.alerts)
+        self._schedule(conversation, decision.state)
+        conversation.state = decision.state.to_json()
+        await save_conversation(session, conversation, read_version, is_new=loaded is None)
+        if row.error is not None:  # decided with an error: recorded on the message
+            await mark_failed(session, row.id, row.error)
+        await insert_outbox(session, outbox, correlation_id)
+        return _Turn(held, decision, len(outbox), placed=decision.place_order is not None)
+
+    def _committed(self, row: PendingMessage, turn: _Turn) -> None:
         log.debug("message %s (%s) processed: %d outbox row(s)%s", row.id, row.type,
-                  len(outbox), ", order placed" if placed else "")
+                  turn.outbox_rows, ", order placed" if turn.placed else "")
         # Counted after the commit: a rolled-back transaction placed nothing.
-        self._metrics.processed(received_at)
-        self._metrics.count(decision.outcomes)
-        if placed:
+        self._metrics.processed(row.received_at)
+        self._metrics.count(turn.decision.outcomes)
+        if turn.placed:
             self._metrics.orders_confirmed.inc()
         self._on_outbox()
-        return held
 
     def _decide(
         self, row: PendingMessage, message: dict[str, Any], conversation: Conversation,
@@ -563,6 +581,16 @@ class Processor:
 
 def _outbox_row(kind: str, lane: str, key: str, payload: Any) -> OutboxValues:
     return {"kind": kind, "lane": lane, "key": key, "payload": json.dumps(payload)}
+
+
+@dataclass(frozen=True)
+class _Turn:
+    """What one message's transaction did, for what follows its commit."""
+
+    held: HeldPrompts
+    decision: Decision
+    outbox_rows: int
+    placed: bool
 
 
 @dataclass(frozen=True)
