@@ -43,6 +43,11 @@ MAX_BATCH_MESSAGES = 2000
 ACK_BACKLOG = 16
 ACK_FIRST_LONGEST_SECONDS = 0.25
 ACK_POLL_SECONDS = 0.002
+# A flood: at least FLOOD_DELIVERIES deliveries (webhook POSTs with messages or statuses) in one
+# FLOOD_WINDOW_SECONDS, the current or the one before. Then processing waits until no webhook
+# at all waits for its commit.
+FLOOD_WINDOW_SECONDS = 0.1
+FLOOD_DELIVERIES = 40  # 400 a second: twice what one process answers at full speed
 
 
 class IngestUnavailable(Exception):
@@ -92,6 +97,10 @@ class Ingest:
         self._closing = False
         self.batches = 0  # transactions committed (bench and tests: proof of batching)
         self._unanswered = 0  # store() calls waiting for their commit
+        # Deliveries counted per FLOOD_WINDOW_SECONDS window (the current and the one before).
+        self._window_start = 0.0
+        self._window_count = 0
+        self._previous_count = 0
     async def store(self, messages: list[Inbound], statuses: list[Status]) -> Stored:
         """Store one delivery; returns once it is committed. Raises IngestUnavailable."""
         if not messages and not statuses:
@@ -100,7 +109,9 @@ class Ingest:
             raise IngestUnavailable("shutting down")
         if self._task is None:
             self.start()
-        job = _Job(messages, statuses, asyncio.get_running_loop().create_future())
+        loop = asyncio.get_running_loop()
+        self._count_delivery(loop.time())
+        job = _Job(messages, statuses, loop.create_future())
         self._queue.append(job)
         self._wake.set()
         self._unanswered += 1
@@ -111,24 +122,39 @@ class Ingest:
 
     async def acknowledgements_first(self) -> None:
         """Message processing awaits this before each message: a turn of the loop, and while
-        more than ACK_BACKLOG webhooks wait for their commit, a pause until they are down to
-        it (at most ACK_FIRST_LONGEST_SECONDS).
+        more than ACK_BACKLOG webhooks wait for their commit (in a flood: any), a pause until
+        they are down to it (at most ACK_FIRST_LONGEST_SECONDS).
 
         Why: SQLite runs on the loop's thread (adapters.sqlite_driver), so a transaction holds
         the loop while it runs, and in a flood processing would take the CPU the
         acknowledgements need; Meta, unanswered, delivers again and eventually gives up.
         Stored messages are safe: they are processed a little at a time during a flood and
         fully after it. At an ordinary pace one or two webhooks are in flight at a time, and
-        processing runs at full speed. A count, not a time: on a machine busy with other work
+        processing runs at full speed. Counts, not times: on a machine busy with other work
         everything is late, and processing must not stop for that.
         """
         await asyncio.sleep(0)
-        if self._unanswered <= ACK_BACKLOG:
-            return
         loop = asyncio.get_running_loop()
+        # In a flood every acknowledgement goes first: each pending one is a webhook Meta may
+        # time out and send again, which only adds to the flood.
+        backlog = 0 if self._flooded(loop.time()) else ACK_BACKLOG
+        if self._unanswered <= backlog:
+            return
         deadline = loop.time() + ACK_FIRST_LONGEST_SECONDS
-        while self._unanswered > ACK_BACKLOG and loop.time() < deadline:
+        while self._unanswered > backlog and loop.time() < deadline:
             await asyncio.sleep(ACK_POLL_SECONDS)
+
+    def _count_delivery(self, now: float) -> None:
+        if now - self._window_start >= FLOOD_WINDOW_SECONDS:
+            recent = now - self._window_start < 2 * FLOOD_WINDOW_SECONDS
+            self._previous_count = self._window_count if recent else 0
+            self._window_start, self._window_count = now, 0
+        self._window_count += 1
+
+    def _flooded(self, now: float) -> bool:
+        if now - self._window_start >= 2 * FLOOD_WINDOW_SECONDS:
+            return False  # nothing came for a whole window
+        return max(self._window_count, self._previous_count) >= FLOOD_DELIVERIES
 
     def start(self) -> None:
         if self._task is None:

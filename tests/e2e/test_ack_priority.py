@@ -73,3 +73,28 @@ async def test_a_pause_is_bounded_so_processing_is_never_starved(
     await asyncio.wait_for(bot.app[INGEST_KEY].acknowledgements_first(), timeout=1)
     slow_commits.set()
     assert await asyncio.gather(*posts) == [200] * len(posts)
+
+
+async def test_in_a_flood_processing_waits_for_every_acknowledgement(
+        bot: Client, slow_commits: asyncio.Event, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Four webhooks in a moment count as a flood here (as 40 in 0.1 s do in production): then
+    # even a few waiting for their commit hold processing back, not only more than
+    # ACK_BACKLOG of them.
+    monkeypatch.setattr(ingest, "FLOOD_DELIVERIES", 4)
+    posts = [asyncio.create_task(post_signed(bot, body_for(n))) for n in range(4)]
+    await asyncio.sleep(0.05)
+    gate = asyncio.create_task(bot.app[INGEST_KEY].acknowledgements_first())
+    await asyncio.sleep(0.1)
+    assert not gate.done()
+    slow_commits.set()
+    await asyncio.wait_for(gate, timeout=ingest.ACK_FIRST_LONGEST_SECONDS)
+    assert await asyncio.gather(*posts) == [200] * len(posts)
+
+    # A quiet spell ends the flood: a webhook waiting alone no longer holds processing back.
+    await asyncio.sleep(2 * ingest.FLOOD_WINDOW_SECONDS)
+    slow_commits.clear()
+    post = asyncio.create_task(post_signed(bot, body_for(99)))
+    await asyncio.sleep(0.05)
+    await asyncio.wait_for(bot.app[INGEST_KEY].acknowledgements_first(), timeout=0.05)
+    slow_commits.set()
+    assert await post == 200
