@@ -3,7 +3,8 @@
 Rows of one lane (one customer's chat, the kitchen) leave strictly in order: a pass claims the
 oldest pending rows of each lane whose head is due (up to LANE_RUN), sends them one after the
 other and stops the lane at its first failure, so a failing message holds back the ones after
-it instead of letting them overtake it (the read receipt and the reply go in one pass). What
+it instead of letting them overtake it (a chat's read receipts have a lane of their own beside
+it: bot.replies.read_receipt_lane). What
 a failure leads to is the retry policy's call (adapters.delivery: backoff with jitter, a budget
 of attempts per kind of failure); a row given up becomes a dead letter with its last error
 and, in the same transaction, an owner alert.
@@ -61,7 +62,11 @@ from bot.whatsapp_payloads import ACCEPTED_STATUSES
 log = logging.getLogger(__name__)
 
 Sender = Callable[[dict[str, Any], str], Awaitable[str]]
-CLAIM_LEASE = timedelta(seconds=60)  # longer than any adapter's timeout
+# A claim lasts this long unless renewed: while a round runs it is renewed every
+# LEASE_RENEW_SECONDS (_keep_claim), so only a worker that died (kill -9, power loss) lets its
+# rows wait, for at most this long, before another worker or its own restart sends them.
+CLAIM_LEASE = timedelta(seconds=15)
+LEASE_RENEW_SECONDS = CLAIM_LEASE.total_seconds() / 3
 BATCH = 50  # lanes attempted per round
 LANE_RUN = 20  # rows of one lane sent one after the other in a round
 UNCERTAIN = "sent?"  # `result` of a pending row whose last send may have been accepted
@@ -262,8 +267,17 @@ class OutboxDispatcher:
             for row in claimed:
                 lanes.setdefault(row.lane, []).append(row)
             deadline = asyncio.get_running_loop().time() + self._round_seconds
-            runs = await asyncio.gather(*(self._deliver_lane(rows, deadline)
-                                          for rows in lanes.values()))
+            done = asyncio.Event()
+            keeping = asyncio.create_task(
+                self._keep_claim(token, [row.id for row in claimed], done), name="outbox-lease")
+            try:
+                runs = await asyncio.gather(*(self._deliver_lane(rows, deadline)
+                                              for rows in lanes.values()))
+            finally:
+                # Not cancelled: a renewal half-way through its UPDATE finishes first, and the
+                # round's record never races it for the same rows (a deadlock on PostgreSQL).
+                done.set()
+                await keeping
             outcomes = [outcome for run in runs for outcome in run]
             sent = await self._record(token, outcomes)
             delivered += sent
@@ -290,6 +304,24 @@ class OutboxDispatcher:
                 "lanes": lanes, "now": now, "token": token, "until": now + CLAIM_LEASE})
             claimed = sorted((Claimed(*row) for row in rows), key=lambda row: row.id)
         return token, claimed
+
+    async def _keep_claim(self, token: str, ids: list[int], done: asyncio.Event) -> None:
+        """Renew the round's claim every LEASE_RENEW_SECONDS until `done`: a round with slow
+        adapters keeps its rows, while a dead worker's claim runs out after CLAIM_LEASE."""
+        while True:
+            try:
+                await asyncio.wait_for(done.wait(), LEASE_RENEW_SECONDS)
+                return
+            except TimeoutError:
+                pass
+            try:
+                async with self._sessions() as session, session.begin():
+                    connection = await session.connection()
+                    await connection.execute(_RENEW_CLAIM, {
+                        "ids": ids, "token": token, "until": utcnow() + CLAIM_LEASE})
+            except Exception:
+                # The round itself stops starting sends at half the lease (round_seconds).
+                log.exception("could not renew the claim on the outbox rows in hand")
 
     async def _deliver_lane(self, rows: list[Claimed], deadline: float) -> list[_Outcome]:
         """One lane's rows in order, up to its first failure or the round's deadline; the rest
@@ -538,6 +570,11 @@ _RECORD_SENT = (
     .values(state="sent", result=bindparam("row_result"),
             sent_at=bindparam("at", type_=_OUTBOX.c.sent_at.type),
             attempts=_OUTBOX.c.attempts + 1, claimed_by=None, claimed_until=None))
+_RENEW_CLAIM = (
+    update(_OUTBOX)
+    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
+           _OUTBOX.c.claimed_by == bindparam("token"), _OUTBOX.c.state == "pending")
+    .values(claimed_until=bindparam("until", type_=_OUTBOX.c.claimed_until.type)))
 _RELEASE_UNTRIED = (
     update(_OUTBOX)
     .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)),

@@ -17,6 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters.db import OutboxItem, create_tables, make_engine, session_factory, utcnow
 from adapters.delivery import DeliveryError, RetryPolicy
+from bot import dispatcher as dispatcher_module
 from bot.dispatcher import OutboxDispatcher
 from bot.logs import current_correlation_id
 from tests.conftest import BOTH_DATABASES
@@ -171,3 +172,48 @@ async def test_a_slow_lane_is_recorded_in_rounds_that_end_well_inside_the_claim_
     assert await dispatcher.drain() == 6
     assert receiver.got == [("wa:slow", seq) for seq in range(6)]
     assert len(claims) >= 2  # cut into rounds, each recorded before the next claim
+
+
+@BOTH_DATABASES
+async def test_a_round_longer_than_the_claim_lease_keeps_its_rows_by_renewing_it(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lease is short so that a dead worker's rows wait little; a live worker's slow
+    round renews it, so a second worker polling meanwhile never sends the same row again."""
+    monkeypatch.setattr(dispatcher_module, "CLAIM_LEASE", timedelta(seconds=0.3))
+    monkeypatch.setattr(dispatcher_module, "LEASE_RENEW_SECONDS", 0.1)
+    await add_rows(sessions, {"wa:slow": 1})
+    receiver = Receiver()
+    sending = asyncio.Event()
+
+    async def slow(payload: dict[str, Any], key: str) -> str:
+        sending.set()
+        await asyncio.sleep(1.0)  # an adapter answering slowly, well past the lease
+        return await receiver.send(payload, key)
+
+    first = OutboxDispatcher(sessions, {"test": slow}, policy=FAST)
+    second = OutboxDispatcher(sessions, {"test": receiver.send}, policy=FAST)
+    draining = asyncio.create_task(first.drain())
+    await sending.wait()
+    for _ in range(8):  # the other worker polls throughout the slow send
+        await asyncio.sleep(0.1)
+        assert await second.drain() == 0
+    assert await draining == 1
+    assert receiver.got == [("wa:slow", 0)]
+
+
+@BOTH_DATABASES
+async def test_a_dead_workers_claim_runs_out_after_the_lease(
+    sessions: async_sessionmaker[AsyncSession], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(dispatcher_module, "CLAIM_LEASE", timedelta(seconds=0.3))
+    await add_rows(sessions, {"wa:held": 1})
+    async with sessions() as session, session.begin():  # claimed by a worker that then died
+        await session.exec(update(OutboxItem).values(
+            claimed_by="dead-worker", claimed_until=utcnow() + timedelta(seconds=0.3)))
+    receiver = Receiver()
+    dispatcher = OutboxDispatcher(sessions, {"test": receiver.send}, policy=FAST)
+    assert await dispatcher.drain() == 0  # still held
+    await asyncio.sleep(0.35)
+    assert await dispatcher.drain() == 1
+    assert receiver.got == [("wa:held", 0)]
