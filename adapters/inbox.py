@@ -8,6 +8,7 @@ the database tells which messages were new; concurrent deliveries of one wamid s
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +25,10 @@ from bot.whatsapp_payloads import Inbound, Status
 
 PENDING = "pending"  # waiting for the processor
 LIMITED = "limited"  # over the sender's rate limit: kept for the operator, never processed
+# Outbox rows a status proving the send can record sent (confirm_sends).
+_CONFIRMABLE = ("pending", "dead")
+
+log = logging.getLogger(__name__)
 
 _INBOUND = InboundMessage.__table__  # type: ignore[attr-defined]
 _STATUS = StatusEvent.__table__  # type: ignore[attr-defined]
@@ -133,7 +138,9 @@ async def confirm_sends(connection: AsyncConnection, statuses: Sequence[Status])
     """Record as sent the pending outbox rows these statuses prove Meta accepted; returns how
     many. A status names its row by the biz_opaque_callback_data we sent (the row's key): a
     send whose answer never came (client timeout) then counts as sent instead of being sent
-    again, and the rows queued behind it in its lane may go. Unknown keys change nothing."""
+    again, and the rows queued behind it in its lane may go. A dead letter (its answers lost
+    until it was given up) that a late status proves delivered leaves the dead-letter list:
+    nobody should resend what the customer has. Unknown keys change nothing."""
     proof: dict[str, str] = {}
     for status in statuses:
         if status.opaque is not None and status.accepted:
@@ -142,18 +149,21 @@ async def confirm_sends(connection: AsyncConnection, statuses: Sequence[Status])
         return 0
     # One look first: most statuses are for rows already recorded sent.
     found = await connection.execute(
-        select(_OUTBOX.c.id, _OUTBOX.c.key)
-        .where(_OUTBOX.c.key.in_(sorted(proof)), _OUTBOX.c.state == "pending",
+        select(_OUTBOX.c.id, _OUTBOX.c.key, _OUTBOX.c.state)
+        .where(_OUTBOX.c.key.in_(sorted(proof)), _OUTBOX.c.state.in_(_CONFIRMABLE),
                _OUTBOX.c.kind == "whatsapp")
         .order_by(_OUTBOX.c.id))  # rows locked in id order, as the dispatcher records them
     confirmed = 0
     now = utcnow()
-    for row_id, key in found:
+    for row_id, key, state in found:
         # The claim is left alone: a worker still waiting on this send records the same wamid.
         result = await connection.execute(
-            update(_OUTBOX).where(_OUTBOX.c.id == row_id, _OUTBOX.c.state == "pending")
+            update(_OUTBOX).where(_OUTBOX.c.id == row_id, _OUTBOX.c.state == state)
             .values(state="sent", result=proof[key], sent_at=now))
         confirmed += result.rowcount
+        if state == "dead" and result.rowcount:
+            log.info("outbox row %s was delivered after all (status for %s): no longer a "
+                     "dead letter", row_id, proof[key])
     return confirmed
 
 

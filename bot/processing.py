@@ -11,10 +11,11 @@ the conversation still at the version read. A transaction that loses either race
 (`Superseded`) and the customer's pending messages are read again, so no message is handled
 twice and no timer fires twice.
 
-Statements per message: the pending rows (one query for up to a page of a customer's messages),
-then in the transaction the lock (PostgreSQL), the conversation, the stock counts (skipped when
-nothing is counted), the message claim, the conversation write and one multi-row outbox insert;
-they are prepared once in adapters.message_store, which says why they bypass the ORM.
+Statements per message, in its transaction: the lock (PostgreSQL), for a page's first message
+the customer's pending rows (one query for up to a page), the conversation, the stock counts
+(skipped when nothing is counted), the message claim, the conversation write and one multi-row
+outbox insert; they are prepared once in adapters.message_store, which says why they bypass
+the ORM.
 """
 
 from __future__ import annotations

@@ -165,3 +165,26 @@ def status_webhook(wamid: str, status: str, opaque: str) -> bytes:
     item.update({"id": wamid, "status": status, "recipient_id": CUSTOMER,
                  "biz_opaque_callback_data": opaque})
     return json.dumps(body).encode()
+
+
+async def test_a_dead_letter_a_late_status_proves_delivered_leaves_the_dead_letter_list(
+    aiohttp_client: ClientFactory, settings: Settings, emulated: EmulatorState
+) -> None:
+    bot = await start(aiohttp_client, settings, wait=60.0)
+    emulated.stalls.append(StallRule(seconds=STALL, to=CUSTOMER))
+    await say(bot, "1 falafel wrap")
+    await wait_for(lambda: bool(emulated.messages_to(CUSTOMER)), timeout=5)
+    await bot.app[APP_STATE].processor.idle()
+    [held] = await replies(bot)
+    async with bot.app[APP_STATE].sessions() as session, session.begin():
+        # As when its answers were lost until it was given up (a dead letter, owner alerted).
+        row = await session.get(OutboxItem, held.id)
+        assert row is not None
+        row.state, row.claimed_by, row.claimed_until = "dead", None, None
+        session.add(row)
+
+    accepted = emulated.messages_to(CUSTOMER)[0]
+    assert await post_signed(bot, status_webhook(accepted["id"], "delivered", held.key)) == 200
+    [row] = await replies(bot)
+    assert (row.state, row.result) == ("sent", accepted["id"])
+    assert len(emulated.messages_to(CUSTOMER)) == 1  # and nothing was sent again
