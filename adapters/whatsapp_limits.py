@@ -25,6 +25,9 @@ MAX_SECTION_TITLE: Final = 24
 MAX_LIST_BODY: Final = 4096
 MAX_BIZ_OPAQUE_CALLBACK_DATA: Final = 512  # echoed back in the message's status webhooks
 MIN_PHONE_DIGITS: Final = 6
+# A template's text parameter is one line: Meta refuses new-lines, tabs and runs of more than
+# four spaces in it (Graph error 132018).
+_NOT_ONE_LINE: Final = re.compile(r"[\n\r\t]| {5}")
 MAX_PHONE_DIGITS: Final = 15
 
 MESSAGE_TYPES: Final = frozenset(
@@ -246,6 +249,15 @@ def _check_template(problems: Problems, template: dict[str, Any], path: str) -> 
         not isinstance(components, list) or not all(isinstance(c, dict) for c in components)
     ):
         problems.append(f"{path}.components: must be a list of objects")
+        return
+    for index, component in enumerate(components or ()):
+        parameters = component.get("parameters")
+        for number, parameter in enumerate(parameters if isinstance(parameters, list) else ()):
+            text = parameter.get("text") if isinstance(parameter, dict) else None
+            if isinstance(text, str) and _NOT_ONE_LINE.search(text):
+                problems.append(f"{path}.components[{index}].parameters[{number}].text: cannot "
+                                "have new-line/tab characters or more than 4 consecutive spaces "
+                                "(Graph error 132018)")
 
 
 def _check_reaction(problems: Problems, reaction: dict[str, Any], path: str) -> None:

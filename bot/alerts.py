@@ -12,9 +12,13 @@ from typing import Any
 
 from bot import texts
 from bot.replies import TextReply, graph_payload
+from bot.window import Template, template_payload
 
 ALERT_KEY_PREFIX = "alert:"
 MAX_REASON = 300  # Graph errors carry trace ids and details; the owner needs the gist
+# An alert carried by the alert template's one body variable: Meta caps a template body at 1024
+# characters, and the variable sits inside the template's own words.
+MAX_TEMPLATE_ALERT = 700
 _ORDER_KEY = re.compile(r"^order-(\d+)")
 
 
@@ -83,3 +87,29 @@ def _order_number(key: str, payload: dict[str, Any]) -> str | None:
 def _short(reason: str) -> str:
     reason = " ".join(reason.split())
     return reason if len(reason) <= MAX_REASON else reason[:MAX_REASON - 1] + "…"
+
+
+def alert_as_template(payload: dict[str, Any], owner: str | None,
+                      template: Template | None) -> dict[str, Any] | None:
+    """The same alert as the configured alert template, whose one body variable ({{1}})
+    carries the text: what WhatsApp still takes once the owner's 24-hour window has closed
+    (a plain text then fails with 131047). None for anything but a text to the owner, or
+    without a template (ORDERBOT_ALERT_TEMPLATE)."""
+    if template is None or owner is None or payload.get("type") != "text":
+        return None
+    if str(payload.get("to", "")).lstrip("+") != owner:
+        return None
+    body = payload.get("text", {}).get("body") if isinstance(payload.get("text"), dict) else None
+    if not isinstance(body, str) or not body.strip():
+        return None
+    message = template_payload(template, owner)
+    message["template"]["components"] = [
+        {"type": "body", "parameters": [{"type": "text", "text": one_line(body)}]}]
+    return message
+
+
+def one_line(text: str, limit: int = MAX_TEMPLATE_ALERT) -> str:
+    """Text a template variable can carry: each run of whitespace (new-lines and tabs among
+    them, which Meta refuses there) becomes one space; cut to `limit` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"

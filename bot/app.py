@@ -22,8 +22,14 @@ from adapters.delivery import RetryPolicy
 from adapters.inventory import Inventory
 from adapters.sheet import StockSheet
 from adapters.whatsapp_cloud import WhatsAppCloudClient
-from adapters.whatsapp_errors import OutboundLimitError, WhatsAppError, delivery_error
+from adapters.whatsapp_errors import (
+    OutboundLimitError,
+    ReEngagementError,
+    WhatsAppError,
+    delivery_error,
+)
 from bot import owner_page, privacy_admin, proxy, texts
+from bot.alerts import alert_as_template, owner_number
 from bot.api import OrderStatusService, apply_change, status_callback
 from bot.clock import Clock
 from bot.config import Settings
@@ -68,14 +74,33 @@ class _HttpClients:
         return self.session
 
 
-def _whatsapp_sender(settings: Settings, http: _HttpClients) -> Sender:
+def _whatsapp_sender(settings: Settings, http: _HttpClients,
+                     owner: Callable[[], str | None]) -> Sender:
+    alert_template = (Template(settings.alert_template, settings.template_language)
+                      if settings.alert_template else None)
+
     async def send(payload: dict[str, Any], key: str) -> str:
         client = WhatsAppCloudClient(http.get(), settings.api_base_url,
                                      settings.phone_number_id or "",
                                      settings.secret("access_token"))
         try:
-            # The key comes back in the message's status webhooks (bot.dispatcher).
-            response = await client.send_payload(payload, callback_data=key)
+            try:
+                # The key comes back in the message's status webhooks (bot.dispatcher).
+                response = await client.send_payload(payload, callback_data=key)
+            except ReEngagementError:
+                # The owner has not written to the shop's number for 24 hours: an alert can
+                # still go as the alert template, nothing else can.
+                fallback = alert_as_template(payload, owner(), alert_template)
+                if fallback is None:
+                    if alert_template is None and _to_owner(payload, owner()):
+                        log.warning("an alert to the shop owner was refused: their 24-hour "
+                                    "WhatsApp window is closed. Set ORDERBOT_ALERT_TEMPLATE to "
+                                    "an approved template with one variable, or have the owner "
+                                    "write to the shop's number")
+                    raise
+                log.info("the owner's 24-hour window is closed: alert %s sent as template %s",
+                         key, settings.alert_template)
+                response = await client.send_payload(fallback, callback_data=key)
         except (OutboundLimitError, WhatsAppError) as error:
             raise delivery_error(error, credential=settings.secret("access_token")) from error
         messages = response.get("messages")
@@ -84,6 +109,10 @@ def _whatsapp_sender(settings: Settings, http: _HttpClients) -> Sender:
         return "ok"
 
     return send
+
+
+def _to_owner(payload: dict[str, Any], owner: str | None) -> bool:
+    return owner is not None and str(payload.get("to", "")).lstrip("+") == owner
 
 
 def _add_ticket_adapters(senders: dict[str, Sender], context: AdapterContext, routing: Routing,
@@ -111,7 +140,8 @@ def create_app(settings: Settings, clock: Clock | None = None) -> web.Applicatio
     engine = make_engine(settings.database_url, background_checkpoints=True)
     sessions = session_factory(engine)
     http = _HttpClients()
-    senders: dict[str, Sender] = {"whatsapp": _whatsapp_sender(settings, http)}
+    senders: dict[str, Sender] = {"whatsapp": _whatsapp_sender(
+        settings, http, lambda: owner_number(holder.current.shop.owner_whatsapp))}
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     proxy.install(app, settings)  # ORDERBOT_TRUSTED_PROXIES, ORDERBOT_SECURE_COOKIES
     metrics = Metrics()  # this app's own registry (see bot.metrics)

@@ -156,6 +156,13 @@ class Settings(_OrderbotSources):
         default=None, pattern=r"^[a-z0-9_]{1,512}$",
         validation_alias=AliasChoices("ORDERBOT_REMINDER_TEMPLATE", "reminder_template"),
     )
+    # An approved template with one body variable ({{1}}) that carries an owner alert once the
+    # owner's 24-hour window has closed (WhatsApp then refuses plain text, error 131047);
+    # unset: such an alert is a dead letter, with a log line saying how to fix it.
+    alert_template: str | None = Field(
+        default=None, pattern=r"^[a-z0-9_]{1,512}$",
+        validation_alias=AliasChoices("ORDERBOT_ALERT_TEMPLATE", "alert_template"),
+    )
     template_language: str = Field(
         default="en", pattern=r"^[a-z]{2,3}(_[A-Z]{2})?$",
         validation_alias=AliasChoices("ORDERBOT_TEMPLATE_LANGUAGE", "template_language"),

@@ -258,3 +258,26 @@ async def test_rows_pending_at_shutdown_are_delivered_after_restart(
     assert [t["order"]["display_number"] for t in kitchen.tickets] == ["#1001", "#1002"]
     await second.app[APP_STATE].dispatcher.wait_quiet()
     assert [r.state for r in await tickets(second)] == ["sent", "sent"]
+
+
+async def test_an_alert_outside_the_owners_24_hour_window_goes_as_the_alert_template(
+    aiohttp_client: ClientFactory, fast_settings: Settings, emulated: EmulatorState
+) -> None:
+    client = await aiohttp_client(create_app(fast_settings.model_copy(
+        update={"alert_template": "owner_alert"})))
+    # WhatsApp refuses the customer's reply for good, then the alert's plain text (the owner
+    # has not written to the shop's number for a day): the alert goes as the template.
+    emulated.failures.append(FailureRule(code=131026, http_status=400, times=1, to=CUSTOMER,
+                                         message="Message undeliverable", details=""))
+    emulated.failures.append(FailureRule(code=131047, http_status=400, times=1, to=OWNER,
+                                         message="Re-engagement message", details=""))
+    await say(client, "1 falafel wrap")
+    await wait_for(lambda: bool(emulated.messages_to(OWNER)), timeout=10)
+    [alert] = emulated.messages_to(OWNER)
+    template = alert["payload"]["template"]
+    assert alert["payload"]["type"] == "template" and template["name"] == "owner_alert"
+    [text] = [p["text"] for p in template["components"][0]["parameters"]]
+    assert f"+{CUSTOMER}" in text and "131026" in text and "\n" not in text
+    await client.app[APP_STATE].dispatcher.wait_quiet()
+    [row] = [r for r in await rows(client) if r.key.startswith("alert:")]
+    assert row.state == "sent"  # not a dead letter: the owner has it

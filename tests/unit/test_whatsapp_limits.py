@@ -292,6 +292,13 @@ INVALID = [
         ["template.components: must be a list"],
         id="template-components-dict",
     ),
+    pytest.param(
+        send("template", {"name": "owner_alert", "language": {"code": "en"}, "components": [
+            {"type": "body", "parameters": [{"type": "text", "text": "two\nlines"},
+                                            {"type": "text", "text": "wide     gap"}]}]}),
+        ["parameters[0].text: cannot have new-line", "parameters[1].text: cannot have new-line"],
+        id="template-parameter-not-one-line",
+    ),
     pytest.param(send("template", {"language": {"code": "en"}}), ["template.name"], id="tpl-name"),
     pytest.param(send("template", {"name": "x", "language": "en"}), ["language.code"], id="lang"),
     pytest.param(
