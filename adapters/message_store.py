@@ -11,6 +11,7 @@ Each function runs on the caller's session, so inside its transaction.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -100,6 +101,11 @@ _INSERT_CONVERSATION: dict[str, Insert] = {  # executed with the column values a
     "sqlite": sqlite.insert(_conversations).on_conflict_do_nothing(),
 }
 _INSERT_OUTBOX = insert(_outbox)
+
+
+def outbox_row(kind: str, lane: str, key: str, payload: Any) -> OutboxValues:
+    """One outbox row's values, its payload as JSON text (insert_outbox adds the rest)."""
+    return {"kind": kind, "lane": lane, "key": key, "payload": json.dumps(payload)}
 
 
 async def pending_messages(session: AsyncSession, customer: str) -> list[PendingMessage]:

@@ -3,7 +3,8 @@
 For each message, one transaction loads the conversation, runs the pure `decide`, and writes the
 new state, the order (if confirmed), the outbox rows for replies and ticket, and marks the
 message done. A crash before the commit leaves the message pending, and it is processed again
-on restart (`recover`); after the commit the outbox delivers what was decided.
+on restart (`recover`); after the commit the outbox delivers what was decided. Timers and
+handoff releases take the same per-customer turns (bot.bot_turns).
 
 Across processes sharing a database, each transaction starts with the customer's database lock
 (adapters.customer_lock) and its writes are conditional: the message must still be pending and
@@ -21,17 +22,15 @@ the ORM.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters import inbox
@@ -48,10 +47,12 @@ from adapters.message_store import (
     insert_outbox,
     load_conversation,
     mark_failed,
+    outbox_row,
     pending_messages,
     save_conversation,
 )
 from bot import texts, window
+from bot.bot_turns import BotTurns, CustomerLocks, Released, schedule
 from bot.burst import NOTHING_HELD, HeldPrompts, burst_replies
 from bot.cart import PricedCart
 from bot.checkout import OrderDetails, confirmation_line
@@ -63,10 +64,8 @@ from bot.conversation import (
     CustomerText,
     Decision,
     Event,
-    HandoffRelease,
     OtherMessage,
     TextParser,
-    TimerFired,
     decide,
 )
 from bot.inventory import short_apology
@@ -84,7 +83,7 @@ from bot.replies import (
 from bot.routing import Routing, split_ticket
 from bot.shop_rules import when_text
 from bot.tickets import build_ticket, display_number
-from bot.timers import TimerSettings, due_now, next_timer
+from bot.timers import TimerSettings
 from bot.whatsapp_payloads import location_pin, message_text, native_cart, reply_id
 from catalog.catalog import Catalog
 
@@ -140,9 +139,8 @@ class Processor:
         self._merge_window = merge_window
         self._clock = clock or Clock()
         self._timers = timers or TimerSettings()
-        self._template = template  # sent instead of messages due after the 24-hour window
         self.inventory = inventory or Inventory()
-        self._locks: dict[str, asyncio.Lock] = {}
+        self._locks = CustomerLocks()
         self._tasks: set[asyncio.Task[None]] = set()
         self._due: dict[str, float] = {}  # customer -> when their quiet window ends
         self._metrics = metrics or Metrics()
@@ -150,6 +148,8 @@ class Processor:
         # Awaited before each message: the app lets waiting webhook acknowledgements go first
         # (bot.ingest.Ingest.acknowledgements_first); alone, a plain turn of the loop.
         self.before_message: Callable[[], Awaitable[None]] = _one_turn
+        self.bot_turns = BotTurns(sessions, catalog, parser, on_outbox, locks=self._locks,
+                                  clock=self._clock, timers=self._timers, template=template)
 
     def kick(self, customer: str) -> None:
         """Process this customer's pending messages once they have been quiet for a moment.
@@ -195,11 +195,8 @@ class Processor:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def process_customer(self, customer: str) -> None:
-        lock = self._locks.setdefault(customer, asyncio.Lock())
-        async with lock:
+        async with self._locks.hold(customer):
             await self._process_pending(customer)
-        if not lock.locked():
-            self._locks.pop(customer, None)
 
     async def _process_pending(self, customer: str) -> None:
         page, rounds = PENDING_PAGE, 0
@@ -419,7 +416,7 @@ class Processor:
         # One row per adapter, in the adapter's own lane: a printer that is off holds back
         # only its own tickets, and each adapter gets them in order of confirmation.
         for adapter, part in split_ticket(ticket, self._routing):
-            outbox.append(_outbox_row(adapter, adapter, f"order-{order.number}:{adapter}", part))
+            outbox.append(outbox_row(adapter, adapter, f"order-{order.number}:{adapter}", part))
         if not self._routing.adapters:
             log.warning("order %s has no ticket adapter configured", order.number)
         first_name = conversation.name.split()[0] if conversation.name.strip() else ""
@@ -433,127 +430,25 @@ class Processor:
     @staticmethod
     def _replies(wamid: str, reply_to: str, replies: list[Reply]) -> list[OutboxValues]:
         lane = f"wa:{reply_to}"
-        return [_outbox_row("whatsapp", read_receipt_lane(reply_to), f"read:{wamid}",
+        return [outbox_row("whatsapp", read_receipt_lane(reply_to), f"read:{wamid}",
                             mark_read_payload(wamid)),
-                *(_outbox_row("whatsapp", lane, f"reply:{wamid}:{index}",
+                *(outbox_row("whatsapp", lane, f"reply:{wamid}:{index}",
                               graph_payload(reply, reply_to))
                   for index, reply in enumerate(fit_to_whatsapp(replies)))]
 
-    # --- timers, handoff and the 24-hour window (bot.timers, bot.handoff, bot.window) ---
+    # --- turns the bot starts itself: bot.bot_turns (one customer lock for both) ---
 
     async def run_timers(self) -> int:
         """Fire every conversation timer due at the clock's now; returns how many fired."""
-        async with self._sessions() as session:
-            rows = await session.exec(
-                select(ConversationRow.customer).where(
-                    col(ConversationRow.due_at).is_not(None),
-                    col(ConversationRow.due_at) <= self._clock.now()))
-            customers = list(rows)
-        fired = 0
-        for customer in customers:
-            if await self._bot_event(customer, release=False) is not None:
-                fired += 1
-        return fired
+        return await self.bot_turns.run_timers()
 
     async def release_handoff(self, customer: str) -> Released | None:
         """Give a handed-off conversation back to the bot; None for an unknown customer."""
-        return await self._bot_event(customer.lstrip("+"), release=True)
+        return await self.bot_turns.release_handoff(customer)
 
     async def handed_off(self) -> list[ConversationRow]:
         """Conversations a person has taken over, oldest activity first."""
-        async with self._sessions() as session:
-            rows = await session.exec(
-                select(ConversationRow)
-                .where(col(ConversationRow.state).contains('"handoff": true'))
-                .order_by(col(ConversationRow.timer_from)))
-            return [row for row in rows if ConversationState.from_json(row.state).handoff]
-
-    async def _bot_event(self, customer: str, *, release: bool) -> Released | None:
-        """A timer or a release, run like a message: under the customer's lock, one transaction.
-
-        For a timer, the deadline is read again inside the transaction: a message processed in
-        the meantime has moved or cleared it, and then nothing fires.
-        """
-        lock = self._locks.setdefault(customer, asyncio.Lock())
-        async with lock:
-            result = await self._run_bot_event(customer, release)
-        if not lock.locked():
-            self._locks.pop(customer, None)
-        if result is not None:
-            self._on_outbox()
-        return result
-
-    async def _run_bot_event(self, customer: str, release: bool) -> Released | None:
-        now = self._clock.now()
-        async with self._sessions() as session, session.begin():
-            await lock_customer(session, customer)
-            conversation = await load_conversation(session, customer)
-            if conversation is None:
-                return None
-            read_version = conversation.version
-            state = ConversationState.from_json(conversation.state)
-            event: TimerFired | HandoffRelease
-            if release:
-                event, label = HandoffRelease(), "release"
-            else:
-                # Recomputed from the state: a message in the meantime moved the deadline.
-                kind = due_now(state, conversation.timer_from, self._timers, now)
-                if kind is None:
-                    self._schedule(conversation, state)
-                    with contextlib.suppress(Superseded):  # moved meanwhile: nothing to do
-                        await save_conversation(session, conversation, read_version,
-                                                 bump=False)
-                    return None
-                event, label = TimerFired(kind), kind
-            ctx = Context(self._catalog(), _LazyParser(self._parser), conversation.name,
-                          customer=conversation.reply_to or customer, now=now)
-            try:
-                decision = decide(state, event, ctx)
-            except Exception:
-                # E.g. a catalog edit removed a cart item: drop this timer rather than retry it
-                # every sweep; the customer's next message schedules afresh.
-                log.exception("%s for %s failed; timer dropped", label, customer)
-                conversation.due_at = conversation.due_kind = None
-                with contextlib.suppress(Superseded):
-                    await save_conversation(session, conversation, read_version, bump=False)
-                return None
-            outbox, delivery = self._bot_initiated(
-                f"{label}:{customer}:{conversation.version}", conversation, decision.replies, now)
-            if release:
-                conversation.timer_from = now  # cart timers start again from here
-            log.info("%s for %s: %d message(s), %s", label, customer, len(decision.replies),
-                     delivery)
-            self._schedule(conversation, decision.state)
-            conversation.state = decision.state.to_json()
-            try:
-                # Conditional: a second process sweeping the same timer finds it moved on.
-                await save_conversation(session, conversation, read_version)
-            except Superseded:
-                return None
-            await insert_outbox(session, outbox)
-            return Released(customer, conversation.name, state.handoff, delivery)
-
-    def _bot_initiated(
-        self, key: str, conversation: Conversation, replies: tuple[Reply, ...],
-        now: datetime,
-    ) -> tuple[list[OutboxValues], window.Delivery]:
-        """Messages nobody just asked for: inside the 24-hour window as they are, else as the
-        configured template, else not at all (logged)."""
-        to = conversation.reply_to or conversation.customer
-        last = conversation.customer_at
-        if last is None and conversation.last_inbound_at:  # a row from before customer_at
-            last = datetime.fromtimestamp(conversation.last_inbound_at, UTC)
-        outgoing = window.plan(replies, to, last, now, self._template)
-        if outgoing.delivery == "template":
-            log.info("24-hour window closed for %s: sending template %r instead of %d "
-                     "message(s)", to, self._template.name if self._template else "",
-                     len(replies))
-        elif outgoing.delivery == "dropped":
-            log.warning("24-hour window closed for %s: %d message(s) not sent (set "
-                        "ORDERBOT_REMINDER_TEMPLATE to send a template instead)", to,
-                        len(replies))
-        return [_outbox_row("whatsapp", f"wa:{to}", f"{key}:{index}", payload)
-                for index, payload in enumerate(outgoing.payloads)], outgoing.delivery
+        return await self.bot_turns.handed_off()
 
     def _alerts(self, key: str, alerts: tuple[str, ...]) -> list[OutboxValues]:
         if not alerts:
@@ -563,7 +458,7 @@ class Processor:
             log.warning("no shop.owner_whatsapp in the catalog: %d alert(s) not sent: %s",
                         len(alerts), " | ".join(alerts))
             return []
-        return [_outbox_row("whatsapp", f"wa:{owner}", f"{key}:{index}",
+        return [outbox_row("whatsapp", f"wa:{owner}", f"{key}:{index}",
                             graph_payload(TextReply(alert), owner))
                 for index, alert in enumerate(alerts)]
 
@@ -575,13 +470,7 @@ class Processor:
         conversation.timer_from = now  # a customer writing resets the timers
 
     def _schedule(self, conversation: Conversation, state: ConversationState) -> None:
-        due = next_timer(state, conversation.timer_from, self._timers)
-        conversation.due_at = None if due is None else due.at
-        conversation.due_kind = None if due is None else due.kind
-
-
-def _outbox_row(kind: str, lane: str, key: str, payload: Any) -> OutboxValues:
-    return {"kind": kind, "lane": lane, "key": key, "payload": json.dumps(payload)}
+        schedule(conversation, state, self._timers)
 
 
 @dataclass(frozen=True)
@@ -594,26 +483,5 @@ class _Turn:
     placed: bool
 
 
-@dataclass(frozen=True)
-class Released:
-    """What a timer or a handoff release did (the CLI prints it)."""
-
-    customer: str
-    name: str
-    was_paused: bool  # the conversation was handed off before this event
-    delivery: window.Delivery  # how the customer was told
-
-
 async def _one_turn() -> None:
     await asyncio.sleep(0)
-
-
-class _LazyParser:
-    """Builds the order parser only if the event needs it (a CLI release never does)."""
-
-    def __init__(self, make: Callable[[], TextParser]) -> None:
-        self._make = make
-
-    def parse(self, text: str) -> Any:
-        return self._make().parse(text)
-
