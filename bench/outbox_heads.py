@@ -27,7 +27,7 @@ from sqlmodel import col, select
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from adapters.db import OutboxItem, create_tables, make_engine, session_factory, utcnow
-from bot.dispatcher import BATCH, _lane_heads
+from adapters.outbox_store import BATCH, lane_heads
 
 PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
 SHAPES = {  # name -> (lanes, rows per lane, sent rows before them)
@@ -109,7 +109,7 @@ async def main(postgres: str | None, runs: int) -> None:
             if postgres:
                 async with engine.begin() as connection:
                     await connection.exec_driver_sql("ANALYZE outbox")
-            new, found_new = await timed(sessions, claim_query(_lane_heads()), runs)
+            new, found_new = await timed(sessions, claim_query(lane_heads()), runs)
             old, found_old = await timed(sessions, claim_query(group_by_heads()), runs)
             assert found_new == found_old, (found_new, found_old)
             print(f"{name:<46} {new:>9.1f}ms {old:>8.1f}ms {found_new:>12}", flush=True)

@@ -28,7 +28,8 @@ A lane's claimed rows are always its oldest pending ones, so whoever holds its h
 
 Statements per pass: one transaction to claim (the lane heads, found by a walk over the
 (state, lane, id) index, then one UPDATE … RETURNING of the runs) and one to record (one
-executemany for the rows sent, one UPDATE releasing rows not tried, the failures row by row).
+executemany for the rows sent, one UPDATE releasing rows not tried, the failures row by row),
+all built once in adapters.outbox_store.
 """
 
 from __future__ import annotations
@@ -39,21 +40,30 @@ import json
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from apscheduler.jobstores.base import JobLookupError
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
-from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import async_sessionmaker
-from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters.db import OutboxItem, StatusEvent, utcnow
 from adapters.delivery import DeliveryError, FailureKind, RetryPolicy
+from adapters.outbox_store import (
+    BATCH,
+    CLAIM,
+    LANE_HEADS,
+    LANE_RUN,
+    RECORD_SENT,
+    RELEASE_UNTRIED,
+    RENEW_CLAIM,
+    Claimed,
+)
 from bot.alerts import OwnerAlert, auth_alert, dead_letter_alert, is_alert_row, owner_number
 from bot.logs import correlation
 from bot.metrics import Metrics
@@ -67,24 +77,8 @@ Sender = Callable[[dict[str, Any], str], Awaitable[str]]
 # rows wait, for at most this long, before another worker or its own restart sends them.
 CLAIM_LEASE = timedelta(seconds=15)
 LEASE_RENEW_SECONDS = CLAIM_LEASE.total_seconds() / 3
-BATCH = 50  # lanes attempted per round
-LANE_RUN = 20  # rows of one lane sent one after the other in a round
 UNCERTAIN = "sent?"  # `result` of a pending row whose last send may have been accepted
 UNCERTAIN_WAIT_SECONDS = 20.0  # how long such a row waits for a status before a resend
-
-
-@dataclass(frozen=True)
-class Claimed:
-    """An outbox row in a round's hands: what delivering and recording it needs."""
-
-    id: int
-    kind: str
-    lane: str
-    key: str
-    payload: str
-    correlation_id: str | None
-    result: str | None
-    claimed_by: str | None
 
 
 @dataclass(frozen=True)
@@ -242,7 +236,7 @@ class OutboxDispatcher:
         async with self._sessions() as session:
             rows = await session.exec(
                 select(func.count()).select_from(OutboxItem)
-                .where(col(OutboxItem.id).in_(_LANE_HEADS),
+                .where(col(OutboxItem.id).in_(LANE_HEADS),
                        col(OutboxItem.next_attempt_at) <= utcnow()))
             return int(rows.one())
 
@@ -296,7 +290,7 @@ class OutboxDispatcher:
         token = uuid.uuid4().hex
         async with self._sessions() as session, session.begin():
             connection = await session.connection()
-            statements = _CLAIM[connection.dialect.name == "postgresql"]
+            statements = CLAIM[connection.dialect.name == "postgresql"]
             lanes = list((await connection.execute(statements.due, {"now": now})).scalars())
             if not lanes:
                 return token, []
@@ -317,7 +311,7 @@ class OutboxDispatcher:
             try:
                 async with self._sessions() as session, session.begin():
                     connection = await session.connection()
-                    await connection.execute(_RENEW_CLAIM, {
+                    await connection.execute(RENEW_CLAIM, {
                         "ids": ids, "token": token, "until": utcnow() + CLAIM_LEASE})
             except Exception:
                 # The round itself stops starting sends at half the lease (round_seconds).
@@ -392,12 +386,12 @@ class OutboxDispatcher:
         async with self._sessions() as session, session.begin():
             connection = await session.connection()
             if sent:
-                await connection.execute(_RECORD_SENT, [
+                await connection.execute(RECORD_SENT, [
                     {"row_id": o.row.id, "row_result": o.result, "token": token, "at": now}
                     # In id order, as a status webhook confirming rows locks them (no deadlock).
                     for o in sorted(sent, key=lambda o: o.row.id)])
             if untried:
-                await connection.execute(_RELEASE_UNTRIED, {"ids": untried, "token": token})
+                await connection.execute(RELEASE_UNTRIED, {"ids": untried, "token": token})
             for outcome in failed:
                 assert outcome.error is not None
                 with correlation(outcome.row.correlation_id):
@@ -483,103 +477,6 @@ class OutboxDispatcher:
         if added:
             log.info("owner alert %s queued for outbox row %s", alert.key, row.id)
         return added
-
-
-def _lane_heads() -> Any:
-    """The oldest pending row of every lane: the only one of its lane that may be attempted.
-
-    A walk over the (state, lane, id) index: from one pending lane to the next (`lane > x`),
-    one index seek each, then each lane's first id. It costs one step per lane with pending
-    rows rather than one per pending row, so a lane with thousands of rows backed up behind a
-    failing head (the kitchen printer is off) does not slow every round down.
-    """
-    step = aliased(OutboxItem)
-    first = aliased(OutboxItem)
-    lanes = (select(func.min(OutboxItem.lane).label("lane"))
-             .where(col(OutboxItem.state) == "pending")
-             .cte("pending_lanes", recursive=True))
-    lanes = lanes.union_all(
-        select(select(step.lane)
-               .where(col(step.state) == "pending", col(step.lane) > lanes.c.lane)
-               .order_by(col(step.lane)).limit(1)
-               .scalar_subquery())
-        .where(lanes.c.lane.is_not(None)))
-    return (select(select(first.id)
-                   .where(col(first.state) == "pending", col(first.lane) == lanes.c.lane)
-                   .order_by(col(first.id)).limit(1).scalar_subquery())
-            .where(lanes.c.lane.is_not(None)))
-
-
-_LANE_HEADS = _lane_heads()
-_CLAIMED_COLUMNS = tuple(field.name for field in fields(Claimed))
-
-
-@dataclass(frozen=True)
-class _ClaimStatements:
-    """The claim's two statements, built once: SQLAlchemy takes milliseconds to build this
-    many subqueries and aliases, more than the database takes to run them, and a round runs
-    them for every batch of replies (measured: the claim was the largest share of the
-    server's CPU at a few messages a second)."""
-
-    due: Any  # the lanes whose head is due and unclaimed: params now
-    claim: Any  # claim their first rows: params lanes, now, token, until; RETURNING the rows
-
-    @classmethod
-    def build(cls, *, skip_locked: bool) -> _ClaimStatements:
-        table = OutboxItem.__table__  # type: ignore[attr-defined]
-        moment = table.c.next_attempt_at.type  # how the database stores a time
-        now = bindparam("now", type_=moment)
-        unclaimed = or_(table.c.claimed_until.is_(None), table.c.claimed_until < now)
-        due = (select(table.c.lane)
-               .where(table.c.id.in_(_LANE_HEADS), table.c.next_attempt_at <= now, unclaimed)
-               .order_by(table.c.id)
-               .limit(BATCH))
-        if skip_locked:
-            # Heads another worker is claiming right now are skipped instead of waited for.
-            due = due.with_for_update(skip_locked=True)
-        run, first, head = table.alias("run"), table.alias("first"), table.alias("head")
-        first_rows = (select(run.c.id)
-                      .where(run.c.state == "pending", run.c.lane == table.c.lane)
-                      .order_by(run.c.id).limit(LANE_RUN))
-        lane_head = (select(first.c.id)
-                     .where(first.c.state == "pending", first.c.lane == table.c.lane)
-                     .order_by(first.c.id).limit(1)
-                     .correlate(table).scalar_subquery())  # the UPDATE's row
-        held_elsewhere = (select(head.c.id)
-                          .where(head.c.id == lane_head, head.c.claimed_until >= now,
-                                 head.c.claimed_by != bindparam("token"))
-                          .exists())
-        # SQLite has no row locks: the head is checked again inside the UPDATE, so of two
-        # workers racing for a lane only one gets it.
-        claim = (update(table)
-                 .where(table.c.lane.in_(bindparam("lanes", expanding=True)),
-                        table.c.state == "pending", table.c.id.in_(first_rows), ~held_elsewhere)
-                 .values(claimed_by=bindparam("token"),
-                         claimed_until=bindparam("until", type_=moment))
-                 .returning(*(table.c[name] for name in _CLAIMED_COLUMNS)))
-        return cls(due, claim)
-
-
-_CLAIM = {False: _ClaimStatements.build(skip_locked=False),
-          True: _ClaimStatements.build(skip_locked=True)}
-_OUTBOX = OutboxItem.__table__  # type: ignore[attr-defined]
-# A round's results (OutboxDispatcher._record), matching only rows still claimed by the round.
-_RECORD_SENT = (
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id == bindparam("row_id"), _OUTBOX.c.claimed_by == bindparam("token"))
-    .values(state="sent", result=bindparam("row_result"),
-            sent_at=bindparam("at", type_=_OUTBOX.c.sent_at.type),
-            attempts=_OUTBOX.c.attempts + 1, claimed_by=None, claimed_until=None))
-_RENEW_CLAIM = (
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
-           _OUTBOX.c.claimed_by == bindparam("token"), _OUTBOX.c.state == "pending")
-    .values(claimed_until=bindparam("until", type_=_OUTBOX.c.claimed_until.type)))
-_RELEASE_UNTRIED = (
-    update(_OUTBOX)
-    .where(_OUTBOX.c.id.in_(bindparam("ids", expanding=True)),
-           _OUTBOX.c.claimed_by == bindparam("token"))
-    .values(claimed_by=None, claimed_until=None))
 
 
 def _dialect(session: AsyncSession) -> str:
