@@ -25,10 +25,10 @@ MAX_SECTION_TITLE: Final = 24
 MAX_LIST_BODY: Final = 4096
 MAX_BIZ_OPAQUE_CALLBACK_DATA: Final = 512  # echoed back in the message's status webhooks
 MIN_PHONE_DIGITS: Final = 6
+MAX_PHONE_DIGITS: Final = 15
 # A template's text parameter is one line: Meta refuses new-lines, tabs and runs of more than
 # four spaces in it (Graph error 132018).
 _NOT_ONE_LINE: Final = re.compile(r"[\n\r\t]| {5}")
-MAX_PHONE_DIGITS: Final = 15
 
 MESSAGE_TYPES: Final = frozenset(
     {

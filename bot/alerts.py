@@ -85,8 +85,7 @@ def _order_number(key: str, payload: dict[str, Any]) -> str | None:
 
 
 def _short(reason: str) -> str:
-    reason = " ".join(reason.split())
-    return reason if len(reason) <= MAX_REASON else reason[:MAX_REASON - 1] + "…"
+    return one_line(reason, MAX_REASON)
 
 
 def alert_as_template(payload: dict[str, Any], owner: str | None,
@@ -95,9 +94,8 @@ def alert_as_template(payload: dict[str, Any], owner: str | None,
     carries the text: what WhatsApp still takes once the owner's 24-hour window has closed
     (a plain text then fails with 131047). None for anything but a text to the owner, or
     without a template (ORDERBOT_ALERT_TEMPLATE)."""
-    if template is None or owner is None or payload.get("type") != "text":
-        return None
-    if str(payload.get("to", "")).lstrip("+") != owner:
+    if (template is None or owner is None or payload.get("type") != "text"
+            or not to_owner(payload, owner)):
         return None
     body = payload.get("text", {}).get("body") if isinstance(payload.get("text"), dict) else None
     if not isinstance(body, str) or not body.strip():
@@ -108,8 +106,14 @@ def alert_as_template(payload: dict[str, Any], owner: str | None,
     return message
 
 
+def to_owner(payload: dict[str, Any], owner: str | None) -> bool:
+    """Whether this /messages body is addressed to the owner (a wa_id, as owner_number)."""
+    return owner is not None and str(payload.get("to", "")).lstrip("+") == owner
+
+
 def one_line(text: str, limit: int = MAX_TEMPLATE_ALERT) -> str:
-    """Text a template variable can carry: each run of whitespace (new-lines and tabs among
-    them, which Meta refuses there) becomes one space; cut to `limit` characters."""
+    """Text on one line, as an alert's reason and a template variable need it (Meta refuses
+    new-lines and tabs in the latter): each run of whitespace becomes one space; cut to
+    `limit` characters."""
     flat = " ".join(text.split())
-    return flat if len(flat) <= limit else flat[:limit - 1].rstrip() + "…"
+    return flat if len(flat) <= limit else flat[:limit - 1] + "…"

@@ -29,7 +29,7 @@ from adapters.whatsapp_errors import (
     delivery_error,
 )
 from bot import owner_page, privacy_admin, proxy, texts
-from bot.alerts import alert_as_template, owner_number
+from bot.alerts import alert_as_template, owner_number, to_owner
 from bot.api import OrderStatusService, apply_change, status_callback
 from bot.clock import Clock
 from bot.config import Settings
@@ -92,7 +92,7 @@ def _whatsapp_sender(settings: Settings, http: _HttpClients,
                 # still go as the alert template, nothing else can.
                 fallback = alert_as_template(payload, owner(), alert_template)
                 if fallback is None:
-                    if alert_template is None and _to_owner(payload, owner()):
+                    if alert_template is None and to_owner(payload, owner()):
                         log.warning("an alert to the shop owner was refused: their 24-hour "
                                     "WhatsApp window is closed. Set ORDERBOT_ALERT_TEMPLATE to "
                                     "an approved template with one variable, or have the owner "
@@ -109,10 +109,6 @@ def _whatsapp_sender(settings: Settings, http: _HttpClients,
         return "ok"
 
     return send
-
-
-def _to_owner(payload: dict[str, Any], owner: str | None) -> bool:
-    return owner is not None and str(payload.get("to", "")).lstrip("+") == owner
 
 
 def _add_ticket_adapters(senders: dict[str, Sender], context: AdapterContext, routing: Routing,

@@ -101,6 +101,7 @@ class Ingest:
         self._window_start = 0.0
         self._window_count = 0
         self._previous_count = 0
+
     async def store(self, messages: list[Inbound], statuses: list[Status]) -> Stored:
         """Store one delivery; returns once it is committed. Raises IngestUnavailable."""
         if not messages and not statuses:

@@ -282,18 +282,20 @@ class Processor:
                     if not page:
                         return held
                     row = page[0]
-                with correlation(correlation_id_for(row.wamid)):
-                    turn = await self._turn(session, row, held, more_coming=row is not page[-1])
-            with correlation(correlation_id_for(row.wamid)):
+                correlation_id = correlation_id_for(row.wamid)
+                with correlation(correlation_id):
+                    turn = await self._turn(session, row, correlation_id, held,
+                                            more_coming=row is not page[-1])
+            with correlation(correlation_id):
                 self._committed(row, turn)
             return turn.held
 
     async def _turn(
-        self, session: AsyncSession, row: PendingMessage, held: HeldPrompts, more_coming: bool
+        self, session: AsyncSession, row: PendingMessage, correlation_id: str,
+        held: HeldPrompts, more_coming: bool,
     ) -> _Turn:
         """Decide on one message and write what follows from it, in the caller's transaction
         (under the customer's lock)."""
-        correlation_id = correlation_id_for(row.wamid)
         stored = json.loads(row.payload)
         loaded = await load_conversation(session, row.customer)
         conversation = loaded or Conversation(customer=row.customer)
