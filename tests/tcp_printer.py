@@ -17,17 +17,37 @@ class RecordingPrinter:
 
     jobs: list[bytes] = field(default_factory=list)
     server: asyncio.Server | None = None
+    # While switched off: its port, bound but not listening, so connecting is refused and no
+    # other socket (another test's server, an outgoing connection) can take the port meanwhile.
+    _off: socket.socket | None = None
+
+    @classmethod
+    def switched_off(cls) -> RecordingPrinter:
+        """A printer with a port that refuses connections until start()."""
+        off = socket.socket()
+        off.bind(("127.0.0.1", 0))
+        return cls(_off=off)
 
     @property
     def port(self) -> int:
+        if self._off is not None:
+            return int(self._off.getsockname()[1])
         assert self.server is not None
         return int(self.server.sockets[0].getsockname()[1])
 
-    async def start(self, port: int = 0) -> RecordingPrinter:
-        self.server = await asyncio.start_server(self._job, "127.0.0.1", port)
+    async def start(self) -> RecordingPrinter:
+        """Switch on: listen on the reserved port (when switched off), else on a free one."""
+        if self._off is not None:
+            sock, self._off = self._off, None
+            self.server = await asyncio.start_server(self._job, sock=sock)
+        else:
+            self.server = await asyncio.start_server(self._job, "127.0.0.1", 0)
         return self
 
     async def stop(self) -> None:
+        if self._off is not None:
+            self._off.close()
+            self._off = None
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
@@ -43,10 +63,3 @@ class RecordingPrinter:
             assert job.startswith(START) and job.endswith(FEED_AND_CUT), job[:8] + job[-8:]
             texts.append(job[len(START):-len(FEED_AND_CUT)].decode("cp437"))
         return texts
-
-
-def closed_port() -> int:
-    """A local port nothing listens on (a printer that is switched off)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])

@@ -18,7 +18,7 @@ from bot.config import Settings
 from bot.state import APP_STATE
 from tests.conftest import BOTH_DATABASES, ClientFactory, Kitchen, wait_for
 from tests.e2e.test_order_flow import confirm_for_pickup, last_body, say
-from tests.tcp_printer import RecordingPrinter, closed_port
+from tests.tcp_printer import RecordingPrinter
 
 pytestmark = BOTH_DATABASES
 
@@ -28,14 +28,14 @@ Client = TestClient[web.Request, web.Application]
 @pytest.fixture
 async def printer() -> AsyncIterator[RecordingPrinter]:
     # Not started: the printer is switched off when the shop opens.
-    off = RecordingPrinter()
+    off = RecordingPrinter.switched_off()
     yield off
     await off.stop()
 
 
 @pytest.fixture
-def printer_port() -> int:
-    return closed_port()
+def printer_port(printer: RecordingPrinter) -> int:
+    return printer.port
 
 
 @pytest.fixture
@@ -68,8 +68,7 @@ def lines(ticket: dict[str, Any]) -> list[tuple[int, str]]:
 
 
 async def test_each_adapter_gets_its_lines_in_order_once_and_a_dead_printer_holds_back_only_itself(
-    routed_bot: Client, emulated: EmulatorState, kitchen: Kitchen, printer: RecordingPrinter,
-    printer_port: int
+    routed_bot: Client, emulated: EmulatorState, kitchen: Kitchen, printer: RecordingPrinter
 ) -> None:
     await place(routed_bot, emulated, "2 chicken shawarma and a large pepsi", "#1001")
     await place(routed_bot, emulated, "1 falafel wrap and 2 large pepsi", "#1002")
@@ -83,7 +82,7 @@ async def test_each_adapter_gets_its_lines_in_order_once_and_a_dead_printer_hold
     assert kitchen.idempotency_keys == ["order-1001", "order-1002"]  # as before adapters
     assert printer.jobs == []
 
-    await printer.start(printer_port)  # switched on: the drinks print, oldest first
+    await printer.start()  # switched on: the drinks print, oldest first
     await wait_for(lambda: len(printer.jobs) == 2, timeout=15)
     state = routed_bot.app[APP_STATE]
     await state.dispatcher.wait_quiet(timeout=15)
@@ -105,10 +104,9 @@ async def test_each_adapter_gets_its_lines_in_order_once_and_a_dead_printer_hold
 
 
 async def test_an_order_with_only_drinks_goes_to_the_printer_alone(
-    routed_bot: Client, emulated: EmulatorState, kitchen: Kitchen, printer: RecordingPrinter,
-    printer_port: int
+    routed_bot: Client, emulated: EmulatorState, kitchen: Kitchen, printer: RecordingPrinter
 ) -> None:
-    await printer.start(printer_port)
+    await printer.start()
     await place(routed_bot, emulated, "a large pepsi", "#1001")
     await wait_for(lambda: len(printer.jobs) == 1)
     await routed_bot.app[APP_STATE].dispatcher.wait_quiet(timeout=15)

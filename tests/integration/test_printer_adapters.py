@@ -21,7 +21,7 @@ from bot.cart import CartLine, price_cart
 from bot.clock import Clock
 from bot.config import Settings
 from bot.tickets import build_ticket, render_ticket_text
-from tests.tcp_printer import RecordingPrinter, closed_port
+from tests.tcp_printer import RecordingPrinter
 from tests.unit.shop import small_catalog
 
 
@@ -86,14 +86,15 @@ async def test_a_repeated_key_is_not_printed_twice(printer: RecordingPrinter) ->
 
 
 async def test_a_printer_that_is_off_is_a_retryable_failure_then_prints_when_back() -> None:
-    port = closed_port()
+    back = RecordingPrinter.switched_off()
+    port = back.port
     adapter = NetworkPrinter("127.0.0.1", port)
     with pytest.raises(DeliveryError) as refused:
         await adapter.deliver(ticket(), "order-1001:printer")
     assert refused.value.retryable
     assert f"127.0.0.1:{port} unreachable" in str(refused.value)
 
-    back = await RecordingPrinter().start(port)  # switched on again
+    await back.start()  # switched on again
     try:
         await adapter.deliver(ticket(), "order-1001:printer")
         await until(lambda: len(back.jobs) == 1)
