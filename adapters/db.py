@@ -177,6 +177,20 @@ class StockRow(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow)
 
 
+class RateBucket(SQLModel, table=True):
+    """A sender's rate-limit bucket (bot.rate_limit), shared by every server process.
+
+    No row: a full bucket. Rows untouched for a whole refill are deleted (adapters.rate_buckets).
+    """
+
+    __tablename__ = "rate_bucket"
+
+    customer: str = Field(primary_key=True, max_length=160)
+    tokens: float
+    refreshed_at: float  # epoch seconds: when `tokens` was last brought up to date
+    notified: bool = Field(default=False)  # this limited spell's sender was told already
+
+
 class StockReservation(SQLModel, table=True):
     """Units one order took, so cancelling it gives back exactly those (once)."""
 

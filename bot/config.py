@@ -112,8 +112,9 @@ class Settings(_OrderbotSources):
         validation_alias=AliasChoices("ORDERBOT_PROCESSING_CONCURRENCY",
                                       "processing_concurrency"),
     )
-    # Per-sender rate limit (bot.rate_limit), per server process: a sustained rate a minute and
-    # a burst a fast typist never reaches; messages over it are stored, not processed. 0: off.
+    # Per-sender rate limit (bot.rate_limit), one bucket per sender for all server processes
+    # (kept in the database): a sustained rate a minute and a burst a fast typist never
+    # reaches; messages over it are stored, not processed. 0: off.
     rate_limit_per_minute: float = Field(
         default=30, ge=0,
         validation_alias=AliasChoices("ORDERBOT_RATE_LIMIT_PER_MINUTE", "rate_limit_per_minute"),

@@ -10,9 +10,10 @@ request in it (503, Meta delivers again), except that a delivery the database re
 outage) is retried alone so it cannot take its neighbours down with it.
 
 The per-sender rate limit (bot.rate_limit) is decided here, in arrival order, for the new
-messages only (a redelivery spends no token): a message over the limit is stored with state
-"limited" (acknowledged, visible to the operator, never processed) and the first one of a
-spell queues one polite reply in the same transaction.
+messages only (a redelivery spends no token), against buckets kept in the database
+(adapters.rate_buckets) so that every server process counts a sender alike: a message over the
+limit is stored with state "limited" (acknowledged, visible to the operator, never processed)
+and the first one of a spell queues one polite reply in the same transaction.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from adapters import inbox
+from adapters import inbox, rate_buckets
 from bot import texts
 from bot.logs import correlation_id_for
 from bot.privacy import mask
-from bot.rate_limit import RateLimiter
+from bot.rate_limit import Plan, RateLimiter
 from bot.replies import TextReply, graph_payload
 from bot.whatsapp_payloads import Inbound, Status
 
@@ -48,6 +49,8 @@ ACK_POLL_SECONDS = 0.002
 # at all waits for its commit.
 FLOOD_WINDOW_SECONDS = 0.1
 FLOOD_DELIVERIES = 40  # 400 a second: twice what one process answers at full speed
+# Rate buckets that have refilled completely are deleted at most this often.
+PRUNE_EVERY_SECONDS = 60.0
 
 
 class IngestUnavailable(Exception):
@@ -95,6 +98,7 @@ class Ingest:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self._pruned_at = 0.0  # the rate buckets were last pruned (epoch seconds)
         self.batches = 0  # transactions committed (bench and tests: proof of batching)
         self._unanswered = 0  # store() calls waiting for their commit
         # Deliveries counted per FLOOD_WINDOW_SECONDS window (the current and the one before).
@@ -238,14 +242,13 @@ class Ingest:
             # A status proving a send whose answer was lost frees its lane (bot.dispatcher).
             confirmed = await inbox.confirm_sends(connection, statuses)
             new = [message for message in messages if message.wamid in new_ids]
-            plan = self._limiter.plan([message.customer for message in new], self._now())
+            plan = await self._rate_plan(connection, [message.customer for message in new])
             over = {message.wamid for message, verdict in zip(new, plan.verdicts, strict=True)
                     if not verdict.allowed}
             notified = [message for message, verdict in zip(new, plan.verdicts, strict=True)
                         if verdict.notify]
             await inbox.mark_limited(connection, sorted(over))
             await inbox.queue(connection, [_polite_reply(message) for message in notified])
-        self._limiter.apply(plan)  # only now: a failed batch spends nobody's tokens
         outcomes, unclaimed = [], set(new_ids)
         for job in jobs:
             fresh: list[Inbound] = []
@@ -259,6 +262,22 @@ class Ingest:
                 (limited if message.wamid in over else fresh).append(message)
             outcomes.append(Stored(fresh, limited, duplicates))
         return outcomes, notified, confirmed
+
+
+    async def _rate_plan(self, connection: AsyncConnection, senders: list[str]) -> Plan:
+        """The rate limit's verdicts for the new messages' senders, in order, their buckets
+        written in the batch's transaction (a failed batch spends nobody's tokens)."""
+        now = self._now()
+        if not senders or not self._limiter.enabled:
+            return self._limiter.plan(senders, now, {})
+        distinct = set(senders)
+        await rate_buckets.lock(connection, distinct)
+        plan = self._limiter.plan(senders, now, await rate_buckets.read(connection, distinct))
+        await rate_buckets.write(connection, plan.buckets)
+        if now - self._pruned_at >= PRUNE_EVERY_SECONDS:
+            self._pruned_at = now
+            await rate_buckets.prune(connection, now - self._limiter.refill_seconds)
+        return plan
 
 
 def _polite_reply(message: Inbound) -> inbox.OutboxRow:

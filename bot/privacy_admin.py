@@ -23,6 +23,7 @@ from adapters.db import (
     InboundMessage,
     OrderRow,
     OutboxItem,
+    RateBucket,
     StatusEvent,
     utcnow,
 )
@@ -107,6 +108,8 @@ async def forget(sessions: async_sessionmaker[AsyncSession], wa_id: str, *,
             select(OutboxItem).where(col(OutboxItem.lane).in_(lanes))))
         statuses = list(await session.exec(
             select(StatusEvent).where(col(StatusEvent.recipient).in_(ids))))
+        # The rate limit's bucket is keyed by their number; no bucket is the same as a full one.
+        await session.exec(delete(RateBucket).where(col(RateBucket.customer).in_(ids)))
         if not (conversations or messages or orders or outbox or statuses):
             return None
 

@@ -11,7 +11,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import text
 from sqlmodel import select
 
-from adapters.db import InboundMessage, OutboxItem
+from adapters.db import InboundMessage, OutboxItem, RateBucket
 from adapters.whatsapp_emulator import EmulatorState
 from bot import fake_customer, texts
 from bot.app import create_app
@@ -22,7 +22,7 @@ from bot.security import sign
 from bot.state import APP_STATE
 from bot.webhook import INGEST_KEY
 from bot.whatsapp_payloads import parse_notification, read_json
-from tests.conftest import APP_SECRET, PHONE_NUMBER_ID, ClientFactory
+from tests.conftest import APP_SECRET, BOTH_DATABASES, PHONE_NUMBER_ID, ClientFactory
 from tests.e2e.test_webhook import count, settle
 
 Client = TestClient[web.Request, web.Application]
@@ -134,6 +134,7 @@ async def test_a_flooding_number_gets_one_polite_reply_while_others_are_served(
     assert bodies_to(emulated, CALM) and polite not in bodies_to(emulated, CALM)
     assert "Chicken Shawarma" in bodies_to(emulated, CALM)[-1]
     assert client.app[METRICS_KEY].rate_limited._value.get() == 7
+    assert await count(client, RateBucket) == 2  # the flooder's and the calm customer's
 
     # Still flooding a moment later: stored and held, no second polite reply.
     clock.advance(timedelta(seconds=1))
@@ -149,3 +150,42 @@ async def test_a_flooding_number_gets_one_polite_reply_while_others_are_served(
     answered = bodies_to(emulated, FLOODER)[seen:]
     assert answered and polite not in answered
     assert await count(client, InboundMessage, customer=FLOODER, state="done") == 4
+    # Refilled buckets are not kept: the calm customer's is gone, the flooder's new one stays.
+    assert await count(client, RateBucket) == await count(client, RateBucket,
+                                                          customer=FLOODER) == 1
+
+
+@BOTH_DATABASES
+async def test_two_processes_share_one_bucket_per_sender(
+    aiohttp_client: ClientFactory, settings: Settings, emulated: EmulatorState,
+) -> None:
+    """Two apps on one database stand in for `serve --workers 2`: a flood split across them
+    gets the allowance and the one polite reply of a single process, not twice each."""
+    clock = ManualClock(datetime.now(UTC))
+    limited = settings.model_copy(update={"rate_limit_per_minute": 6, "rate_limit_burst": 3})
+    apps = [await aiohttp_client(create_app(limited, clock=clock)) for _ in range(2)]
+
+    flood = [body_for(FLOODER, f"{n} large pepperoni", clock) for n in range(1, 11)]
+    answers = await asyncio.gather(*(post(apps[n % 2], body) for n, body in enumerate(flood)))
+    assert {status for status, _ in answers} == {200}
+    await settle_all(*apps)
+
+    polite = texts.text("rate_limited")
+    assert bodies_to(emulated, FLOODER).count(polite) == 1
+    assert await count(apps[0], InboundMessage, customer=FLOODER, state="done") == 3
+    assert await count(apps[0], InboundMessage, customer=FLOODER, state="limited") == 7
+    assert sum(app.app[METRICS_KEY].rate_limited._value.get() for app in apps) == 7
+
+    # A quiet minute later the shared bucket has refilled, for both processes.
+    clock.advance(timedelta(minutes=1))
+    for app in apps:
+        assert (await post(app, body_for(FLOODER, "menu", clock)))[0] == 200
+    await settle_all(*apps)
+    assert await count(apps[0], InboundMessage, customer=FLOODER, state="done") == 5
+    assert bodies_to(emulated, FLOODER).count(polite) == 1
+
+
+async def settle_all(*apps: Client) -> None:
+    for _ in range(2):  # one app's rows may wake the other's work
+        for app in apps:
+            await settle(app)
