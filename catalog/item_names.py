@@ -12,9 +12,9 @@ from catalog.errors import Loc
 _NUMBER_ALIAS = re.compile(r"\s*[-+]?\s*[$€£]?\s*\d+(?:[.,]\d+)?\s*")
 # CSV cells that hold one text, and what makes such a cell a list or a group ("Wrap|Roll",
 # "[a, b]", "{a: b}"): the characters the CSV format reserves for lists.
-_TEXT_COLUMNS = ("name", "category")
-_LIST_MARKS = "|[]{}"
-_LISTED = re.compile(r"[|\[\]{}]")
+TEXT_COLUMNS = ("name", "category")
+LIST_MARKS = "|[]{}"
+LISTED_CELL = re.compile(r"[|\[\]{}]")
 
 
 def normalise_name(text: str) -> str:
@@ -22,7 +22,7 @@ def normalise_name(text: str) -> str:
     return " ".join(text.split()).casefold()
 
 
-def _names_shared(items: list[object]) -> bool:
+def names_shared(items: list[object]) -> bool:
     """Do two items with different ids share a name (as _CrossChecker._items sees it)?"""
     owner: dict[str, str] = {}
     for item in items:
@@ -35,7 +35,7 @@ def _names_shared(items: list[object]) -> bool:
 
 
 def _name_texts(item: Mapping[str, object]) -> list[str]:
-    """The texts _names finds in an item, without their places."""
+    """The texts names_with_places finds in an item, without their places."""
     name = item.get("name")
     return [name, *_alias_texts(item)] if isinstance(name, str) and name.strip() \
         else _alias_texts(item)
@@ -50,27 +50,27 @@ def _alias_texts(item: Mapping[str, object]) -> list[str]:
     return []
 
 
-def _is_number(text: str) -> bool:
+def is_number_alias(text: str) -> bool:
     """'5', '7.50', '-2', '$3': a number, which can never be another name for an item."""
     if text[:1].isalpha():  # nearly every alias: no need for the pattern
         return False
     return _NUMBER_ALIAS.fullmatch(text) is not None
 
 
-def _lone_number(item: object, *, csv: bool = False) -> str | None:
+def lone_number_alias(item: object, *, csv: bool = False) -> str | None:
     """The number when an item's aliases are one bare number: 'aliases: 5' in YAML, a cell
     holding only '5' in CSV (which the CSV reader hands over as the list ['5'])."""
     aliases = item.get("aliases") if isinstance(item, Mapping) else None
     if csv and isinstance(aliases, list) and len(aliases) == 1:
         aliases = aliases[0]
-    return aliases.strip() if isinstance(aliases, str) and _is_number(aliases) else None
+    return aliases.strip() if isinstance(aliases, str) and is_number_alias(aliases) else None
 
 
-def _as_list(value: object) -> list[object]:
+def as_list(value: object) -> list[object]:
     return value if isinstance(value, list) else []
 
 
-def _names(item: Mapping[str, object], loc: Loc) -> list[tuple[str, Loc]]:
+def names_with_places(item: Mapping[str, object], loc: Loc) -> list[tuple[str, Loc]]:
     found: list[tuple[str, Loc]] = []
     name = item.get("name")
     if isinstance(name, str) and name.strip():

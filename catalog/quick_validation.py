@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from pydantic import ValidationError
 
 from catalog.item_names import (
-    _LIST_MARKS,
-    _as_list,
-    _is_number,
-    _lone_number,
-    _names_shared,
+    LIST_MARKS,
+    as_list,
+    is_number_alias,
+    lone_number_alias,
+    names_shared,
     normalise_name,
 )
 from catalog.models import CatalogFile, Ingredient, OptionGroup, Variant
@@ -106,7 +106,8 @@ class _QuickCheck:
                 categories.add(product.get("category"))
                 if isinstance(aliases, list) and len(aliases) == 1:
                     alias = aliases[0]  # a cell holding one number (_number_aliases)
-                    if isinstance(alias, str) and not alias[:1].isalpha() and _is_number(alias):
+                    if (isinstance(alias, str) and not alias[:1].isalpha()
+                            and is_number_alias(alias)):
                         return None
             if isinstance(aliases, list):
                 for alias in aliases:
@@ -114,7 +115,7 @@ class _QuickCheck:
                         texts.append(alias)
                         owners.append(label)
             elif isinstance(aliases, str) and aliases.strip():
-                if _is_number(aliases):  # what _CrossChecker._number_aliases reports
+                if is_number_alias(aliases):  # what _CrossChecker._number_aliases reports
                     return None
                 texts.append(aliases)
                 owners.append(label)
@@ -133,7 +134,7 @@ class _QuickCheck:
         if csv:  # one search over all names (aliases too) and categories: far quicker than one
             # per cell; an alias flagged here only sends the file to the exact check
             joined = "\n".join(texts + [c for c in categories if isinstance(c, str)])
-            if any(mark in joined for mark in _LIST_MARKS):  # (memchr: quicker than a regex)
+            if any(mark in joined for mark in LIST_MARKS):  # (memchr: quicker than a regex)
                 return None
         return {**data, "products": prepared}
 
@@ -147,11 +148,11 @@ class _QuickCheck:
             return validated
         if key == "options":
             choices = [item for group in items if isinstance(group, Mapping)
-                       for item in _as_list(group.get("choices"))]
-            if _names_shared(choices) or any(_lone_number(c, csv=self.csv) for c in choices):
+                       for item in as_list(group.get("choices"))]
+            if names_shared(choices) or any(lone_number_alias(c, csv=self.csv) for c in choices):
                 return None
-        elif _names_shared(items) or (key == "ingredients" and any(
-                _lone_number(i, csv=self.csv) for i in items)):
+        elif names_shared(items) or (key == "ingredients" and any(
+                lone_number_alias(i, csv=self.csv) for i in items)):
             return None
         models = self.models[key]
         validated = []

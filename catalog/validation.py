@@ -13,12 +13,12 @@ from pydantic import ValidationError
 from catalog.errors import CatalogError, CatalogProblem, Loc, RawCatalog
 from catalog.explain import explain_error, show
 from catalog.item_names import (
-    _LISTED,
-    _TEXT_COLUMNS,
-    _as_list,
-    _lone_number,
-    _names,
-    _names_shared,
+    LISTED_CELL,
+    TEXT_COLUMNS,
+    as_list,
+    lone_number_alias,
+    names_shared,
+    names_with_places,
     normalise_name,
 )
 from catalog.locate import describe
@@ -118,7 +118,7 @@ class _CrossChecker:
             # A repeated id is usually a copied product; its names would only echo that problem.
             # (An id that is not text, e.g. "id: [a, b]", is pydantic's to report.)
             copied = isinstance(pid, str) and pid in ids and ids[pid][1] != i
-            for text, name_loc in [] if copied else _names(product, loc):
+            for text, name_loc in [] if copied else names_with_places(product, loc):
                 key = normalise_name(text)
                 other = names.setdefault(key, (label, name_loc))
                 if other[0] != label:
@@ -138,7 +138,7 @@ class _CrossChecker:
         """A WhatsApp cart names its items by retailer id: each must find exactly one item."""
         places: list[tuple[object, Loc, str]] = [
             (product.get("retailer_id"), (*loc, "retailer_id"), f"product '{label}'")]
-        for j, variant in enumerate(_as_list(product.get("variants"))):
+        for j, variant in enumerate(as_list(product.get("variants"))):
             if isinstance(variant, Mapping):
                 places.append((variant.get("retailer_id"), (*loc, "variants", j, "retailer_id"),
                                f"product '{label}' > variant '{variant.get('id')}'"))
@@ -158,13 +158,13 @@ class _CrossChecker:
         place, far more often than a name. A list is taken at its word: [1664] is a beer."""
         named: list[tuple[object, Loc]] = [(product, loc)]
         named += [(item, (*loc, "ingredients", j))
-                  for j, item in enumerate(_as_list(product.get("ingredients")))]
-        for g, group in enumerate(_as_list(product.get("options"))):
+                  for j, item in enumerate(as_list(product.get("ingredients")))]
+        for g, group in enumerate(as_list(product.get("options"))):
             if isinstance(group, Mapping):
                 named += [(item, (*loc, "options", g, "choices", j))
-                          for j, item in enumerate(_as_list(group.get("choices")))]
+                          for j, item in enumerate(as_list(group.get("choices")))]
         for item, item_loc in named:
-            text = _lone_number(item, csv=self.raw.columns)
+            text = lone_number_alias(item, csv=self.raw.columns)
             if text is not None:
                 self.add((*item_loc, "aliases"),
                          f'The aliases must be other names for it, not the number "{text}".',
@@ -176,9 +176,9 @@ class _CrossChecker:
     def _listed_cells(self, product: Mapping[str, object], loc: Loc) -> None:
         """CSV: a name or category cell written as a list or a group ("Wrap|Roll", "[a, b]"),
         the spreadsheet's form of a list where text is expected."""
-        for key in _TEXT_COLUMNS:
+        for key in TEXT_COLUMNS:
             value = product.get(key)
-            if isinstance(value, str) and _LISTED.search(value):
+            if isinstance(value, str) and LISTED_CELL.search(value):
                 self.add((*loc, key),
                          f'The {key} must be one piece of text, but "{value.strip()}" is '
                          "written like a list.",
@@ -194,12 +194,12 @@ class _CrossChecker:
         groups = product.get("options")
         if isinstance(groups, list) and not self._fine(
                 [item for group in groups if isinstance(group, Mapping)
-                 for item in _as_list(group.get("choices"))]):
+                 for item in as_list(group.get("choices"))]):
             choices = [((*loc, "options", g, "choices", j), item)
                        for g, group in enumerate(groups) if isinstance(group, Mapping)
-                       for j, item in enumerate(_as_list(group.get("choices")))]
+                       for j, item in enumerate(as_list(group.get("choices")))]
             self._items(choices, "choice")
-        variants = _as_list(product.get("variants"))
+        variants = as_list(product.get("variants"))
         defaults = [(j, v) for j, v in enumerate(variants)
                     if isinstance(v, Mapping) and _truthy(v.get("default"))]
         if len(defaults) > 1:
@@ -220,7 +220,7 @@ class _CrossChecker:
             return True
         ids = [item.get("id") for item in items if isinstance(item, Mapping)]
         texts = [i for i in ids if isinstance(i, str)]
-        if len(set(texts)) != len(texts) or _names_shared(items):
+        if len(set(texts)) != len(texts) or names_shared(items):
             return False
         self.fine.add(identity)
         return True
@@ -240,7 +240,7 @@ class _CrossChecker:
                              f"Give each {kind} its own id.")
                     continue
                 ids[item_id] = (*loc, "id")
-            for text, name_loc in _names(item, loc):
+            for text, name_loc in names_with_places(item, loc):
                 other = names.setdefault(normalise_name(text), str(item_id))
                 if other != str(item_id):
                     self.add(name_loc,
