@@ -55,7 +55,8 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.load import child_env, free_port, postgres_database, process, wait_until_up
+from bench.load import child_env, postgres_database, process, wait_until_up
+from bench.ports import child_port
 from bot import fake_customer
 from bot.dispatcher import CLAIM_LEASE
 from bot.security import signature_matches
@@ -88,7 +89,7 @@ class Server:
     """`orderbot serve` on a fixed port; kill() is SIGKILL, nothing is flushed or closed."""
 
     def __init__(self, settings: dict[str, str], workdir: Path) -> None:
-        self.port = free_port()
+        self.port = child_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._env = child_env(settings | {"ORDERBOT_HOST": "127.0.0.1",
                                           "ORDERBOT_PORT": str(self.port)})
@@ -655,7 +656,7 @@ async def serve_kitchen(kitchen: Kitchen) -> tuple[web.AppRunner, int]:
     app.router.add_post("/tickets", kitchen.receive)
     runner = web.AppRunner(app, shutdown_timeout=1.0)
     await runner.setup()
-    port = free_port()
+    port = child_port()
     await web.TCPSite(runner, "127.0.0.1", port).start()
     return runner, port
 
@@ -668,7 +669,7 @@ async def run(plan: Plan, workdir: Path) -> tuple[Report, str]:
             database_url = stack.enter_context(postgres_database(plan.postgres))
         else:
             database_url = f"sqlite:///{workdir / 'chaos.db'}"
-        emulator_port = free_port()
+        emulator_port = child_port()
         emulator_url = f"http://127.0.0.1:{emulator_port}"
         emulator_log_path = workdir / "emulator.log"
 

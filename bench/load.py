@@ -40,7 +40,6 @@ import os
 import platform
 import random
 import signal
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -60,6 +59,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench.ports import child_port
 from bot import fake_customer
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -168,13 +168,6 @@ def summarise(rate: float, runs: list[Result]) -> Row:
 
 
 # --- the processes under test ------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -646,7 +639,7 @@ async def run(plan: Plan, workdir: Path) -> tuple[list[Row], dict[str, str]]:
             database_url = stack.enter_context(postgres_database(plan.postgres))
         else:
             database_url = f"sqlite:///{workdir / 'load.db'}"
-        emulator_port = free_port()
+        emulator_port = child_port()
         emulator_url = f"http://127.0.0.1:{emulator_port}"
         emulator_log_path = workdir / "emulator.log"
         emulator_log = stack.enter_context(emulator_log_path.open("wb"))
@@ -667,7 +660,7 @@ async def run(plan: Plan, workdir: Path) -> tuple[list[Row], dict[str, str]]:
         }
         servers = []
         for index in range(plan.servers):
-            port = free_port()
+            port = child_port()
             log_path = workdir / f"server{index}.log"
             log = stack.enter_context(log_path.open("wb"))
             child = stack.enter_context(process(

@@ -17,7 +17,7 @@ import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-from tests.e2e.test_serve_process import free_port
+from bench.ports import child_port
 
 ORDERBOT = [sys.executable, "-m", "bot.cli"]
 STEP_TIMEOUT = 30.0
@@ -77,9 +77,9 @@ async def started(*args: str, env: dict[str, str], cwd: Path) -> AsyncIterator[T
 
 def demo_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ORDERBOT_", "WHATSAPP_"))}
-    env |= {"ORDERBOT_PORT": str(free_port()),
-            "ORDERBOT_DEMO_EMULATOR_PORT": str(free_port()),
-            "ORDERBOT_DEMO_KITCHEN_PORT": str(free_port()),
+    env |= {"ORDERBOT_PORT": str(child_port()),
+            "ORDERBOT_DEMO_EMULATOR_PORT": str(child_port()),
+            "ORDERBOT_DEMO_KITCHEN_PORT": str(child_port()),
             "ORDERBOT_MERGE_WINDOW_SECONDS": "0.2",
             "PYTHONUNBUFFERED": "1",
             # The checkout's repository root, so `python -m bot.cli` imports this code.

@@ -14,6 +14,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from adapters.whatsapp_emulator import EmulatorState
+from bench.ports import child_port
 from bot import fake_customer
 from bot.logs import correlation_id_for
 from tests.conftest import (
@@ -26,7 +27,7 @@ from tests.conftest import (
     Kitchen,
     wait_for,
 )
-from tests.e2e.test_serve_process import ORDERBOT, base_env, free_port, wait_until_up
+from tests.e2e.test_serve_process import ORDERBOT, base_env, wait_until_up
 from tests.paths import RESTAURANT_CATALOG
 
 DELIVERY_LOGGERS = ("bot.dispatcher", "adapters.")
@@ -36,7 +37,7 @@ async def test_one_message_s_log_lines_share_its_correlation_id_and_mask_the_cus
     tmp_path: Path, emulator: TestServer, emulated: EmulatorState,
     kitchen_server: TestServer, kitchen: Kitchen,
 ) -> None:
-    port = free_port()
+    port = child_port()
     env = base_env(tmp_path) | {  # no ORDERBOT_LOG_FORMAT: JSON is serve's default
         "ORDERBOT_LOG_LEVEL": "DEBUG",
         "ORDERBOT_CATALOG": str(RESTAURANT_CATALOG),

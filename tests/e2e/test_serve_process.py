@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from adapters.whatsapp_emulator import EmulatorState
+from bench.ports import child_port
 from bot import fake_customer
 from tests.conftest import (
     ACCESS_TOKEN,
@@ -26,13 +26,6 @@ from tests.conftest import (
 from tests.paths import RESTAURANT_CATALOG
 
 ORDERBOT = [sys.executable, "-m", "bot.cli"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 async def run(*args: str, env: dict[str, str]) -> tuple[int, str]:
@@ -76,7 +69,7 @@ async def test_a_served_process_takes_an_order_end_to_end(
     tmp_path: Path, emulator: TestServer, emulated: EmulatorState,
     kitchen_server: TestServer, kitchen: Kitchen,
 ) -> None:
-    port = free_port()
+    port = child_port()
     env = base_env(tmp_path) | {
         "ORDERBOT_CATALOG": str(RESTAURANT_CATALOG),
         "ORDERBOT_HOST": "127.0.0.1", "ORDERBOT_PORT": str(port),

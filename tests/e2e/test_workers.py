@@ -28,6 +28,7 @@ from sqlalchemy import text
 from adapters.db import OrderRow
 from adapters.kitchen_display import HUB_KEY, DisplayAdapter
 from adapters.whatsapp_emulator import EmulatorState
+from bench.ports import child_port
 from bot import fake_customer
 from bot.app import create_app
 from bot.config import Settings
@@ -44,7 +45,7 @@ from tests.conftest import (
     ServerFactory,
     wait_for,
 )
-from tests.e2e.test_serve_process import ORDERBOT, base_env, free_port, run
+from tests.e2e.test_serve_process import ORDERBOT, base_env, run
 from tests.paths import RESTAURANT_CATALOG
 from tests.postgres import fresh_database, with_driver
 
@@ -75,7 +76,7 @@ class Served:
 @pytest.fixture
 async def served(tmp_path: Path, database: str, emulator: TestServer,
                  kitchen_server: TestServer) -> AsyncIterator[Served]:
-    port = free_port()
+    port = child_port()
     env = base_env(tmp_path) | {
         "ORDERBOT_DATABASE_URL": database,
         "ORDERBOT_CATALOG": str(RESTAURANT_CATALOG),

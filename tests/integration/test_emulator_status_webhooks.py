@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +31,7 @@ from adapters.whatsapp_errors import (
     delivery_error,
 )
 from adapters.whatsapp_limits import MAX_BIZ_OPAQUE_CALLBACK_DATA
+from bench.ports import refused_port
 from bot.security import signature_matches
 from bot.whatsapp_payloads import parse_notification
 from tests.paths import whatsapp_fixture
@@ -189,12 +189,10 @@ async def test_read_receipts_carry_no_callback_data(
 async def test_no_connection_is_a_plain_transport_error_not_an_unknown_outcome(
     session: aiohttp.ClientSession,
 ) -> None:
-    with socket.socket() as probe:  # a port nobody listens on
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    client = WhatsAppCloudClient(session, f"http://127.0.0.1:{port}/v23.0", PHONE_ID, TOKEN)
-    with pytest.raises(GraphTransportError) as caught:
-        await client.send_payload(text("hello"), callback_data="k")
+    with refused_port() as port:
+        client = WhatsAppCloudClient(session, f"http://127.0.0.1:{port}/v23.0", PHONE_ID, TOKEN)
+        with pytest.raises(GraphTransportError) as caught:
+            await client.send_payload(text("hello"), callback_data="k")
     assert not isinstance(caught.value, GraphOutcomeUnknownError)
     assert not delivery_error(caught.value).uncertain  # retried on the usual backoff
     unknown = delivery_error(GraphOutcomeUnknownError("no answer within 10s"))

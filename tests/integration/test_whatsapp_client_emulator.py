@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
 import traceback
 from typing import Any, NamedTuple
 
@@ -27,6 +26,7 @@ from adapters.whatsapp_errors import (
     ReEngagementError,
     TemporaryError,
 )
+from bench.ports import refused_port
 
 TOKEN = "EAAG-test-token-0123456789abcdef"
 WRONG_TOKEN = "EAAG-wrong-token-fedcba9876543210"
@@ -328,19 +328,11 @@ async def test_fail_endpoint_rejects_bad_rules(
             assert response.status == 400
 
 
-def unused_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 async def test_connection_refused_is_transport_error(session: aiohttp.ClientSession) -> None:
-    url = f"http://127.0.0.1:{unused_port()}/v23.0"
-    client = WhatsAppCloudClient(session, url, PHONE_ID, TOKEN)
-
-    with pytest.raises(GraphTransportError) as caught:
-        await client.send_text(CUSTOMER, "Hi")
+    with refused_port() as port:
+        client = WhatsAppCloudClient(session, f"http://127.0.0.1:{port}/v23.0", PHONE_ID, TOKEN)
+        with pytest.raises(GraphTransportError) as caught:
+            await client.send_text(CUSTOMER, "Hi")
 
     assert caught.value.retryable
     assert TOKEN not in "".join(traceback.format_exception(caught.value))
