@@ -73,7 +73,13 @@ def _upsert(dialect: Any) -> Any:
 # Built once: SQLAlchemy then reuses their cache key and compiled form (bot.ingest runs them
 # for every batch).
 _UPSERT = {"postgresql": _upsert(postgresql), "sqlite": _upsert(sqlite)}
-_PRUNE = delete(_TABLE).where(_TABLE.c.refreshed_at < bindparam("untouched_since"))
+_STALE = _TABLE.c.refreshed_at < bindparam("untouched_since")
+# On PostgreSQL a bucket another batch has locked is left for the next prune: waiting for it
+# while this batch holds its own senders' locks could deadlock two processes pruning at once.
+_PRUNE = {"postgresql": delete(_TABLE).where(_TABLE.c.customer.in_(
+              select(_TABLE.c.customer).where(_STALE).with_for_update(skip_locked=True)
+              .scalar_subquery())),
+          "sqlite": delete(_TABLE).where(_STALE)}
 
 
 async def write(connection: AsyncConnection, buckets: Mapping[str, Bucket]) -> None:
@@ -86,5 +92,6 @@ async def write(connection: AsyncConnection, buckets: Mapping[str, Bucket]) -> N
 
 async def prune(connection: AsyncConnection, untouched_since: float) -> int:
     """Delete buckets untouched since then (refilled: the same as no bucket); returns how many."""
-    result = await connection.execute(_PRUNE, {"untouched_since": untouched_since})
+    result = await connection.execute(_PRUNE[connection.dialect.name],
+                                      {"untouched_since": untouched_since})
     return result.rowcount

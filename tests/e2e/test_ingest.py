@@ -102,6 +102,7 @@ async def test_deliveries_queued_at_shutdown_are_stored_then_later_ones_refused(
     assert await count(bot, InboundMessage) == 5
 
 
+@BOTH_DATABASES
 async def test_a_flooding_number_gets_one_polite_reply_while_others_are_served(
     aiohttp_client: ClientFactory, settings: Settings, emulated: EmulatorState,
 ) -> None:
