@@ -125,6 +125,11 @@ class Ingest:
         finally:
             self._unanswered -= 1
 
+    @property
+    def unanswered(self) -> int:
+        """Webhook deliveries waiting for their commit."""
+        return self._unanswered
+
     async def acknowledgements_first(self) -> None:
         """Message processing awaits this before each message: a turn of the loop, and while
         more than ACK_BACKLOG webhooks wait for their commit (in a flood: any), a pause until

@@ -26,6 +26,14 @@ def body_for(number: int) -> bytes:
                                   phone, "Ann", PHONE_NUMBER_ID)
 
 
+async def until_unanswered(bot: Client, count: int) -> None:
+    """Until `count` webhooks wait for their commit (they reach the server one by one, later
+    on a busy machine)."""
+    async with asyncio.timeout(10):
+        while bot.app[INGEST_KEY].unanswered < count:
+            await asyncio.sleep(0.005)
+
+
 @pytest.fixture
 def slow_commits(monkeypatch: pytest.MonkeyPatch) -> Iterator[asyncio.Event]:
     """The inbox writer's commits wait for this event: webhooks pile up unanswered."""
@@ -45,7 +53,7 @@ async def test_processing_waits_while_webhooks_pile_up_and_goes_on_once_they_are
         bot: Client, slow_commits: asyncio.Event) -> None:
     posts = [asyncio.create_task(post_signed(bot, body_for(n)))
              for n in range(ingest.ACK_BACKLOG + 4)]
-    await asyncio.sleep(0.05)  # every webhook is in, waiting for its commit
+    await until_unanswered(bot, len(posts))  # every webhook is in, waiting for its commit
     gate = asyncio.create_task(bot.app[INGEST_KEY].acknowledgements_first())
     await asyncio.sleep(0.1)
     assert not gate.done()  # more than ACK_BACKLOG webhooks wait: processing holds back
@@ -58,8 +66,9 @@ async def test_at_an_ordinary_pace_processing_does_not_wait(
         bot: Client, slow_commits: asyncio.Event) -> None:
     posts = [asyncio.create_task(post_signed(bot, body_for(n)))
              for n in range(ingest.ACK_BACKLOG)]
-    await asyncio.sleep(0.05)  # all of them waiting for their commit, but not more than that
-    await asyncio.wait_for(bot.app[INGEST_KEY].acknowledgements_first(), timeout=0.05)
+    await until_unanswered(bot, len(posts))  # all waiting for their commit, not more than that
+    # Well under the pause (ACK_FIRST_LONGEST_SECONDS) it would take if it waited.
+    await asyncio.wait_for(bot.app[INGEST_KEY].acknowledgements_first(), timeout=0.15)
     slow_commits.set()
     assert await asyncio.gather(*posts) == [200] * len(posts)
 
@@ -69,7 +78,7 @@ async def test_a_pause_is_bounded_so_processing_is_never_starved(
     monkeypatch.setattr(ingest, "ACK_FIRST_LONGEST_SECONDS", 0.05)
     posts = [asyncio.create_task(post_signed(bot, body_for(n)))
              for n in range(ingest.ACK_BACKLOG + 4)]
-    await asyncio.sleep(0.05)
+    await until_unanswered(bot, len(posts))
     await asyncio.wait_for(bot.app[INGEST_KEY].acknowledgements_first(), timeout=1)
     slow_commits.set()
     assert await asyncio.gather(*posts) == [200] * len(posts)
@@ -82,7 +91,7 @@ async def test_in_a_flood_processing_waits_for_every_acknowledgement(
     # ACK_BACKLOG of them.
     monkeypatch.setattr(ingest, "FLOOD_DELIVERIES", 4)
     posts = [asyncio.create_task(post_signed(bot, body_for(n))) for n in range(4)]
-    await asyncio.sleep(0.05)
+    await until_unanswered(bot, len(posts))
     gate = asyncio.create_task(bot.app[INGEST_KEY].acknowledgements_first())
     await asyncio.sleep(0.1)
     assert not gate.done()
@@ -94,7 +103,7 @@ async def test_in_a_flood_processing_waits_for_every_acknowledgement(
     await asyncio.sleep(2 * ingest.FLOOD_WINDOW_SECONDS)
     slow_commits.clear()
     post = asyncio.create_task(post_signed(bot, body_for(99)))
-    await asyncio.sleep(0.05)
-    await asyncio.wait_for(bot.app[INGEST_KEY].acknowledgements_first(), timeout=0.05)
+    await until_unanswered(bot, 1)
+    await asyncio.wait_for(bot.app[INGEST_KEY].acknowledgements_first(), timeout=0.15)
     slow_commits.set()
     assert await post == 200
