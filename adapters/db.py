@@ -15,6 +15,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters import migrations, sqlite_driver
+from bot.cancellation import CANCELLED_BY_LENGTH, REASON_LIMIT
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,13 @@ class OrderRow(SQLModel, table=True):
     # A person took over the chat (handoff) while this order was being taken: the owner report
     # counts orders completed with no human help. None on rows from before it was recorded.
     assisted: bool | None = None
+    # Who cancelled a placed order (bot.cancellation.CancelledBy) and the reason the customer
+    # was told ("" for none), for the owner report. None on orders not cancelled, and on those
+    # cancelled before it was recorded. The server default lets a process of an older version,
+    # still running during an upgrade, keep inserting orders without naming the column.
+    cancelled_by: str | None = Field(default=None, max_length=CANCELLED_BY_LENGTH)
+    cancel_reason: str = Field(default="", max_length=REASON_LIMIT,
+                               sa_column_kwargs={"server_default": ""})
 
 
 class DisplayTicket(SQLModel, table=True):

@@ -30,7 +30,7 @@ import logging
 import re
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import timedelta
 from importlib import resources
 from typing import Any
 
@@ -43,6 +43,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from adapters.base import AdapterContext
 from adapters.db import DisplayTicket, OrderRow, utcnow
 from adapters.delivery import DeliveryError
+from bot.cancellation import CANCELLED_BY_WORDS, is_cancelled_by
 from bot.order_status import CANCELLED, OPEN_STORED, normalise
 
 log = logging.getLogger(__name__)
@@ -130,11 +131,19 @@ class RedactToken(logging.Filter):
 REDACT_TOKEN = RedactToken()
 
 
-def ticket_view(ticket: DisplayTicket, status: str, status_at: datetime | None) -> dict[str, Any]:
-    """What the page gets for one ticket: the ticket document plus where it is now."""
-    return {"number": ticket.number, "status": normalise(status) or status,
-            "status_at": status_at.isoformat() if status_at else None,
-            "ticket": json.loads(ticket.ticket)}
+def ticket_view(ticket: DisplayTicket, order: OrderRow) -> dict[str, Any]:
+    """What the page gets for one ticket: the ticket document plus where it is now, and for a
+    cancelled order who cancelled it and the reason the customer was told, so the cook sees
+    why a ticket left (`by` null and `by_words` "" when not recorded)."""
+    status = normalise(order.status) or order.status
+    cancel = None
+    if status == CANCELLED:
+        by = order.cancelled_by if is_cancelled_by(order.cancelled_by) else None
+        cancel = {"by": by, "by_words": CANCELLED_BY_WORDS[by] if by else "",
+                  "reason": order.cancel_reason}
+    return {"number": ticket.number, "status": status,
+            "status_at": order.status_at.isoformat() if order.status_at else None,
+            "ticket": json.loads(ticket.ticket), "cancel": cancel}
 
 
 class DisplayHub:
@@ -159,18 +168,18 @@ class DisplayHub:
         """Every open ticket, and the recently done or cancelled ones, oldest order first."""
         async with self._sessions() as session:
             rows = await session.exec(
-                select(DisplayTicket, OrderRow.status, OrderRow.status_at)
+                select(DisplayTicket, OrderRow)
                 .join(OrderRow, col(OrderRow.number) == col(DisplayTicket.number))
                 .where(or_(col(OrderRow.status).in_(OPEN_STORED),
                            col(OrderRow.status).in_(RECENT_STORED)
                            & (col(OrderRow.status_at) >= utcnow() - DONE_SHOWN_FOR)))
                 .order_by(col(DisplayTicket.number)))
-            return [ticket_view(ticket, status, at) for ticket, status, at in rows]
+            return [ticket_view(ticket, order) for ticket, order in rows]
 
     async def ticket(self, number: int) -> dict[str, Any] | None:
         async with self._sessions() as session:
             rows = await session.exec(
-                select(DisplayTicket, OrderRow.status, OrderRow.status_at)
+                select(DisplayTicket, OrderRow)
                 .join(OrderRow, col(OrderRow.number) == col(DisplayTicket.number))
                 .where(col(DisplayTicket.number) == number))
             found = rows.first()

@@ -49,4 +49,4 @@ def _fact(row: OrderRow) -> OrderFact:
         number=row.number or 0, created_at=row.created_at, status=row.status,
         total=Decimal(row.total), currency=row.currency, fulfillment=row.fulfillment,
         lines=tuple(SoldLine.from_json(line) for line in json.loads(row.lines)),
-        assisted=row.assisted)
+        assisted=row.assisted, cancelled_by=row.cancelled_by, cancel_reason=row.cancel_reason)

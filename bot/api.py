@@ -28,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from adapters.db import ConversationRow, DisplayTicket, OrderRow, OutboxItem, utcnow
 from adapters.inventory import Inventory
 from bot import window
+from bot.cancellation import CancelledBy
 from bot.clock import Clock
 from bot.inventory import StockKey, key_text
 from bot.order_status import (
@@ -102,10 +103,14 @@ class OrderStatusService:
     def notify_with(self, on_changed: Callable[[int], Awaitable[None]]) -> None:
         self._on_changed = on_changed
 
-    async def change(self, number: int, target: str, reason: str = "") -> StatusChange:
+    async def change(self, number: int, target: str, reason: str = "", *,
+                     by: CancelledBy) -> StatusChange:
         """Move order `number` to `target`; raises UnknownOrder or TransitionError.
 
-        `reason` (bot.order_status.clean_reason) is told to the customer of a cancellation.
+        `reason` (bot.order_status.clean_reason) is told to the customer of a cancellation, and
+        stored with `by` (who asked) on the order for the owner report. `by` is required of
+        every caller, though only a cancellation stores it, so no way of cancelling goes
+        unrecorded. (Cancelled is final, so nothing ever needs to clear them.)
         """
         returned: list[tuple[StockKey, int]] = []
         async with self._lock, self._sessions() as session, session.begin():
@@ -116,10 +121,11 @@ class OrderStatusService:
             step = transition(order.status, target)
             if not step.changed:
                 return StatusChange(number, step)
+            recorded = {"cancelled_by": by, "cancel_reason": reason} if step.cancels else {}
             stored = await session.exec(
                 update(OrderRow)
                 .where(col(OrderRow.id) == order.id, col(OrderRow.status) == order.status)
-                .values(status=step.after, status_at=utcnow()))
+                .values(status=step.after, status_at=utcnow(), **recorded))
             if stored.rowcount != 1:
                 raise TransitionError("the order was changed at the same moment; look again")
             if step.cancels:
@@ -235,16 +241,17 @@ def status_callback(service: OrderStatusService, secret: Callable[[], str],
             target, reason = data["status"], data.get("reason")
         except (ValueError, KeyError, TypeError, AttributeError):
             return _error(400, 'send JSON like {"status": "ready"}')
-        return await apply_change(service, number, target, reason)
+        return await apply_change(service, number, target, reason, by="system")
 
     return handle
 
 
 async def apply_change(service: OrderStatusService, number: int, target: object,
-                       reason: object = None) -> web.Response:
+                       reason: object = None, *, by: CancelledBy) -> web.Response:
     """The HTTP answer to a status change, shared by the callback and the display.
 
-    `reason` only goes with "cancelled" (told to the customer); other changes ignore it.
+    `reason` only goes with "cancelled" (told to the customer); other changes ignore it. `by`
+    says which of the two is asking ("system" or "screen"), recorded on a cancellation.
     """
     if not isinstance(target, str):
         return _error(400, "status must be a string")
@@ -255,7 +262,7 @@ async def apply_change(service: OrderStatusService, number: int, target: object,
     except ValueError as error:
         return _error(400, str(error))
     try:
-        change = await service.change(number, target, told_reason)
+        change = await service.change(number, target, told_reason, by=by)
     except UnknownOrder:
         return _error(404, f"no order #{number}")
     except TransitionError as error:

@@ -267,7 +267,7 @@ def _add_kitchen_status(
     app[ORDER_STATUS_KEY] = service
 
     async def change(number: int, target: object, reason: object) -> web.Response:
-        return await apply_change(service, number, target, reason)
+        return await apply_change(service, number, target, reason, by="screen")
 
     access = kitchen_display.DisplayAccess(settings.secret("kitchen_display_token"))
     kitchen_display.add_routes(app, access, hub, change)

@@ -48,7 +48,7 @@ def order_cancel(args: argparse.Namespace) -> int:
             catalog=lambda: catalog,
             refresh_display="display" in settings.ticket_routing().adapters)
         try:
-            change = await service.change(number, CANCELLED, reason)
+            change = await service.change(number, CANCELLED, reason, by="operator")
         except UnknownOrder:
             print(f"orderbot: there is no order #{number}", file=sys.stderr)
             return 1

@@ -25,6 +25,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from adapters.db import OrderRow, OutboxItem, utcnow
+from bot.cancellation import CANCELLED_BY, UNKNOWN, cancelled_by_label
 
 log = logging.getLogger(__name__)
 
@@ -76,8 +77,12 @@ class Metrics:
             "ambiguous, stock, which_line)", ["kind"], registry=r)
         self.orders_cancelled = Counter(
             "orderbot_orders_cancelled", "Open orders the customer cancelled before placing "
-            "them, by who (customer); placed orders cancelled later are orderbot_orders"
-            "{status=\"cancelled\"}", ["by"], registry=r)
+            "them, by who (customer); placed orders cancelled later are "
+            "orderbot_placed_orders_cancelled", ["by"], registry=r)
+        self.placed_orders_cancelled = Gauge(
+            "orderbot_placed_orders_cancelled", "Placed orders cancelled, by who: screen "
+            "(kitchen display), system (kitchen system's status callback), operator (orderbot "
+            "order cancel), unknown (before it was recorded)", ["by"], registry=r)
         self.orders_by_help = Gauge(
             "orderbot_orders_by_help", "Placed orders (not cancelled) by whether a person took "
             "over the chat while it was taken: none, human, unknown (before it was recorded)",
@@ -88,6 +93,8 @@ class Metrics:
         for kind in ("variant", "option", "ambiguous", "stock", "which_line"):
             self.clarifications.labels(kind)
         self.orders_cancelled.labels("customer")
+        for by in (*CANCELLED_BY, UNKNOWN):
+            self.placed_orders_cancelled.labels(by)
 
     def received(self, types: Iterable[str], duplicates: int) -> None:
         for kind in types:
@@ -132,6 +139,14 @@ class Metrics:
             helped = dict(by_help.all())
             for label, assisted in (("none", False), ("human", True), ("unknown", None)):
                 self.orders_by_help.labels(label).set(helped.get(assisted, 0))
+            by_who = await session.exec(
+                select(OrderRow.cancelled_by, func.count())
+                .where(col(OrderRow.status) == "cancelled").group_by(col(OrderRow.cancelled_by)))
+            cancelled: dict[str, int] = dict.fromkeys((*CANCELLED_BY, UNKNOWN), 0)
+            for stored, count in by_who:
+                cancelled[cancelled_by_label(stored)] += count
+            for by, count in cancelled.items():
+                self.placed_orders_cancelled.labels(by).set(count)
 
     def exposition(self) -> bytes:
         return generate_latest(self.registry)

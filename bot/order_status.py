@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Literal, TypeGuard
 
 from bot import texts
+from bot.cancellation import REASON_LIMIT
 from bot.tickets import display_number
 
 Status = Literal["new", "preparing", "ready", "done", "cancelled"]
@@ -25,7 +26,6 @@ FLOW: tuple[Status, ...] = ("new", "preparing", "ready", "done")
 CANCELLED: Status = "cancelled"
 STATUSES: tuple[Status, ...] = (*FLOW, CANCELLED)
 CANCELLABLE: tuple[Status, ...] = ("new", "preparing")
-REASON_LIMIT = 300  # characters of a cancellation reason the customer is shown
 # Rows stored before statuses existed say "confirmed": that is an order nobody has touched.
 LEGACY: dict[str, Status] = {"confirmed": "new"}
 # Stored values of orders still on the kitchen's screen (done ones leave it).

@@ -147,6 +147,9 @@ async def forget(sessions: async_sessionmaker[AsyncSession], wa_id: str, *,
         for order in orders:
             order.customer, order.customer_name = done.token, ""
             order.address, order.latitude, order.longitude, order.note = "", None, None, ""
+            # Free text like the note: staff write it to this customer and may name them or
+            # their address ("can't reach 12 Harbour Road"). Who cancelled stays: it is a code.
+            order.cancel_reason = ""
             session.add(order)
             assert order.number is not None
             done.orders.append(order.number)

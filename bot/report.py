@@ -9,6 +9,10 @@ Money is Decimal throughout. A confirmed order is any placed order not cancelled
 the average count confirmed orders only, in the shop's currency — an order stored in another
 currency (placed before the catalog's currency was changed) cannot be added to it, so it is
 shown apart and left out of the money figures (its items still count as sold).
+
+Cancelled orders are broken down by who cancelled them (bot.cancellation: the kitchen screen,
+a kitchen system, an operator; "not recorded" for orders cancelled before orderbot kept it),
+with the reasons the customers were told that came up most.
 """
 
 from __future__ import annotations
@@ -21,10 +25,19 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot.cancellation import (
+    CANCELLED_BY,
+    CANCELLED_BY_WORDS,
+    UNKNOWN,
+    cancelled_by_label,
+    is_cancelled_by,
+)
 from catalog.catalog import Catalog
 
 CANCELLED = "cancelled"
 TOP_ITEMS = 5
+TOP_CANCEL_REASONS = 3
+NOT_RECORDED = "not recorded"  # the owner's words for who cancelled an older order
 DEAD_LETTERS_COMMAND = "orderbot outbox list --state dead"
 
 
@@ -104,6 +117,8 @@ class OrderFact:
     fulfillment: str
     lines: tuple[SoldLine, ...] = ()
     assisted: bool | None = None  # None: placed before it was recorded
+    cancelled_by: str | None = None  # bot.cancellation.CancelledBy; None: not recorded
+    cancel_reason: str = ""  # what the customer was told ("" for no reason)
 
 
 @dataclass(frozen=True)
@@ -145,6 +160,9 @@ class Report:
     help_unknown: int
     other_currencies: tuple[tuple[str, int, Decimal], ...] = ()  # (currency, orders, total)
     activity: Activity = field(default_factory=Activity)
+    # Cancelled orders by who cancelled them: every CancelledBy code, then UNKNOWN (zeros kept).
+    cancelled_by: tuple[tuple[str, int], ...] = ()
+    cancel_reasons: tuple[tuple[str, int], ...] = ()  # (reason, orders), most frequent first
 
     @property
     def unassisted_share(self) -> Decimal | None:
@@ -156,6 +174,8 @@ def build(period: Period, orders: Iterable[OrderFact], activity: Activity,
           catalog: Catalog, top: int = TOP_ITEMS) -> Report:
     placed = [order for order in orders if period.holds(order.created_at)]
     confirmed = [order for order in placed if order.status != CANCELLED]
+    cancelled = [order for order in placed if order.status == CANCELLED]
+    who = Counter(cancelled_by_label(order.cancelled_by) for order in cancelled)
     currency = catalog.shop.currency
     paid = [order for order in confirmed if order.currency == currency]
     revenue = sum((order.total for order in paid), Decimal(0))
@@ -170,7 +190,7 @@ def build(period: Period, orders: Iterable[OrderFact], activity: Activity,
     helped = Counter(order.assisted for order in confirmed)
     return Report(
         shop=catalog.shop.name, currency=currency, period=period,
-        confirmed=len(confirmed), cancelled=len(placed) - len(confirmed),
+        confirmed=len(confirmed), cancelled=len(cancelled),
         revenue=revenue,
         average=_average(revenue, paid),
         pickup=fulfilled["pickup"], delivery=fulfilled["delivery"],
@@ -180,7 +200,23 @@ def build(period: Period, orders: Iterable[OrderFact], activity: Activity,
         other_currencies=tuple((code, count, total)
                                for code, (count, total) in sorted(others.items())),
         activity=activity,
+        cancelled_by=tuple((label, who[label]) for label in (*CANCELLED_BY, UNKNOWN)),
+        cancel_reasons=_top_reasons(cancelled),
     )
+
+
+def _top_reasons(cancelled: list[OrderFact]) -> tuple[tuple[str, int], ...]:
+    """The reasons told most often; staff type them freely, so "Out of dough" and "out of
+    dough" are one reason (shown as first typed). Ties keep the earlier order's reason first."""
+    counts: Counter[str] = Counter()
+    spelling: dict[str, str] = {}
+    for order in cancelled:
+        if order.cancel_reason:
+            key = order.cancel_reason.casefold()
+            spelling.setdefault(key, order.cancel_reason)
+            counts[key] += 1
+    return tuple((spelling[key], count)
+                 for key, count in counts.most_common(TOP_CANCEL_REASONS))
 
 
 def _average(revenue: Decimal, paid: list[OrderFact]) -> Decimal | None:
@@ -235,8 +271,11 @@ def render_text(report: Report, catalog: Catalog) -> str:
     lines = [f"{report.shop} — {period.label()} ({period.zone.key})", ""]
     orders = f"{report.confirmed} confirmed"
     if report.cancelled:
-        orders += f", {report.cancelled} cancelled"
+        orders += f", {report.cancelled} cancelled{_who_cancelled(report)}"
     lines.append(f"Orders          {orders}")
+    if report.cancel_reasons:
+        lines.append("Cancel reasons  " + ", ".join(
+            f"{reason} ×{count}" for reason, count in report.cancel_reasons))
     if report.average is not None:
         lines.append(f"Revenue         {money(report.revenue)} "
                      f"(average order {money(report.average)})")
@@ -301,7 +340,10 @@ def to_json(report: Report) -> dict[str, Any]:
         "from": report.period.first.isoformat(),
         "to": report.period.last.isoformat(),
         "orders": {"confirmed": report.confirmed, "cancelled": report.cancelled,
-                   "pickup": report.pickup, "delivery": report.delivery},
+                   "pickup": report.pickup, "delivery": report.delivery,
+                   "cancelled_by": dict(report.cancelled_by),
+                   "cancel_reasons": [{"reason": reason, "orders": count}
+                                      for reason, count in report.cancel_reasons]},
         "revenue": str(report.revenue),
         "average_order": None if report.average is None else str(report.average),
         "other_currencies": [{"currency": code, "orders": count, "total": str(total)}
@@ -320,6 +362,18 @@ def to_json(report: Report) -> dict[str, Any]:
                      "dead_letters_waiting": activity.dead_now},
         "messages_received": activity.messages,
     }
+
+
+def _who_cancelled(report: Report) -> str:
+    """" (kitchen screen 2, operator 1)"; nothing when no cancellation recorded who (a period
+    from before it was kept), as a breakdown of only "not recorded" tells the owner nothing."""
+    counts = [(label, count) for label, count in report.cancelled_by if count]
+    if all(label == UNKNOWN for label, _ in counts):
+        return ""
+    def words(label: str) -> str:
+        return CANCELLED_BY_WORDS[label] if is_cancelled_by(label) else NOT_RECORDED
+
+    return " (" + ", ".join(f"{words(label)} {count}" for label, count in counts) + ")"
 
 
 def _percent(share: Decimal) -> str:

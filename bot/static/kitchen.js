@@ -10,7 +10,7 @@ const BUMP_LABEL = { new: "Start", preparing: "Ready", ready: "Done" };
 const CANCELLABLE = ["new", "preparing"];
 const FINISHED = ["done", "cancelled"]; // shown in the "recent" section, not the open list
 const LATE_AFTER_MINUTES = 20;
-const tickets = new Map(); // order number -> {number, status, status_at, ticket}
+const tickets = new Map(); // order number -> {number, status, status_at, ticket, cancel}
 const csrf = document.querySelector('meta[name="kitchen-csrf"]').content;
 
 function el(tag, className, text) {
@@ -67,6 +67,11 @@ function card(view) {
   meta.append(el("span", "time", localTime(order.created_at)), " · ",
               el("span", "status", view.status));
   node.append(meta);
+  // Who cancelled it and what the customer was told, so the cook knows why it left.
+  const cancel = view.cancel || {};
+  const by = cancel.by_words ? ` by ${cancel.by_words}` : "";
+  const why = cancel.reason ? `: ${cancel.reason}` : "";
+  if (by || why) node.append(el("div", "cancel-reason", `CANCELLED${by}${why}`));
 
   const customer = (ticket.customer && ticket.customer.first_name) || "";
   const fulfillment = String(order.fulfillment || "pickup").toUpperCase();

@@ -32,7 +32,7 @@ from adapters.db import (
 from adapters.whatsapp_emulator import EmulatorState
 from bot.app import create_app
 from bot.config import Settings
-from bot.privacy_admin import FORGOTTEN_REASON, blank_old_payloads, scrub_ticket
+from bot.privacy_admin import FORGOTTEN_REASON, blank_old_payloads, forget, scrub_ticket
 from bot.state import APP_STATE
 from tests.conftest import CUSTOMER, ClientFactory, Kitchen, wait_for
 from tests.e2e.test_checkout_flow import OPEN, start
@@ -129,6 +129,26 @@ async def test_forget_refuses_without_yes_and_reports_an_unknown_number(
         assert await session.get(ConversationRow, CUSTOMER) is not None  # nothing changed
     code, out = await orderbot(settings, "forget", "15559999999", "--yes")
     assert code == 1 and "nothing is stored about WhatsApp number 15559999999" in out
+
+
+async def test_forget_blanks_a_cancel_reason_like_the_note_and_keeps_who_cancelled(
+    bot: Client
+) -> None:
+    """Staff type the reason to this customer, so like the note it may name them or where
+    they live; who cancelled is a code the owner report counts, not about the customer."""
+    state = bot.app[APP_STATE]
+    async with state.sessions() as session, session.begin():
+        session.add(OrderRow(number=1001, customer=CUSTOMER, customer_name="Alex Buyer",
+                             source_wamid="wamid.cancelled", lines="[]", total="9.00",
+                             currency="USD", note="ring twice", status="cancelled",
+                             cancelled_by="operator",
+                             cancel_reason="Alex, no driver goes to 100 Example Ave"))
+    done = await forget(state.sessions, CUSTOMER)
+    assert done is not None and done.orders == [1001]
+    async with state.sessions() as session:
+        [kept] = (await session.exec(select(OrderRow))).all()
+    assert (kept.note, kept.cancel_reason) == ("", "")
+    assert (kept.status, kept.cancelled_by, kept.total) == ("cancelled", "operator", "9.00")
 
 
 def test_a_ticket_keeps_its_lines_and_total_but_not_who_ordered_or_where() -> None:

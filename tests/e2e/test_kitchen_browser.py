@@ -166,4 +166,5 @@ async def cancel_a_second_order(bot: Client, emulated: EmulatorState, page: Page
     await expect(finished).to_have_attribute("data-status", "cancelled")
     await expect(second).to_have_count(0)  # left the open list
     assert await finished.get_by_role("button").count() == 0  # final: no undo
+    await expect(finished.locator(".cancel-reason")).to_have_text("CANCELLED by kitchen screen")
     await wait_for(lambda: "had to cancel your order #1002" in last_body(emulated))

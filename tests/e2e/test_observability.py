@@ -144,6 +144,10 @@ async def test_metrics_count_parse_outcomes_questions_cancels_and_unhelped_order
     before = await scrape(bot)
     assert before[("orderbot_clarifications_total", (("kind", "variant"),))] == 0
     assert before[("orderbot_orders_by_help", (("help", "none"),))] == 0
+    # Placed orders cancelled by the kitchen or an operator: every known "by" from 0.
+    assert {labels: value for (name, labels), value in before.items()
+            if name == "orderbot_placed_orders_cancelled"} == {
+        (("by", by),): 0 for by in ("screen", "system", "operator", "unknown")}
 
     await say("a margherita")  # understood; the bot asks which size
     assert "Which one" in last_body(emulated)
@@ -165,6 +169,9 @@ async def test_metrics_count_parse_outcomes_questions_cancels_and_unhelped_order
     assert after[("orderbot_clarifications_total", (("kind", "variant"),))] == 1
     assert after[("orderbot_clarifications_total", (("kind", "option"),))] == 0
     assert after[("orderbot_orders_cancelled_total", (("by", "customer"),))] == 1
+    # The customer's own cancel is of an open order, never placed: not a placed one's.
+    assert sum(value for (name, _), value in after.items()
+               if name == "orderbot_placed_orders_cancelled") == 0
     # Read from the database at scrape time: the one order was placed by the bot alone.
     assert after[("orderbot_orders_by_help", (("help", "none"),))] == 1
     assert after[("orderbot_orders_by_help", (("help", "human"),))] == 0

@@ -32,9 +32,10 @@ from bot.clock import ManualClock
 from bot.config import Settings
 from bot.security import sign
 from bot.state import APP_STATE
-from tests.conftest import KITCHEN_SECRET, ClientFactory
-from tests.e2e.test_inventory import ALEX, SAM, order, settle, units
+from tests.conftest import BOTH_DATABASES, KITCHEN_SECRET, ClientFactory
+from tests.e2e.test_inventory import ALEX, KIM, SAM, order, settle, units
 from tests.e2e.test_kitchen_display import BEARER, TOKEN, next_event
+from tests.e2e.test_observability import scrape
 
 Client = TestClient[web.Request, web.Application]
 CANCELLED_TEXT = "had to cancel your order"
@@ -69,6 +70,13 @@ async def status_of(bot: Client, number: int) -> str:
             col(OrderRow.number) == number))).one()
 
 
+async def cancel_record(bot: Client, number: int) -> tuple[str | None, str]:
+    """Who cancelled the order and the reason stored with it, as the owner report reads them."""
+    async with bot.app[APP_STATE].sessions() as session:
+        row = (await session.exec(select(OrderRow).where(col(OrderRow.number) == number))).one()
+        return row.cancelled_by, row.cancel_reason
+
+
 # --- the signed status callback ---
 
 async def test_a_kitchen_system_cancels_an_order_stock_comes_back_and_the_customer_is_told_once(
@@ -88,6 +96,7 @@ async def test_a_kitchen_system_cancels_an_order_stock_comes_back_and_the_custom
     [message] = told(emulated, ALEX)
     assert "Sorry Sam, Sahara Grill had to cancel your order #1001." in message
     assert "Reason: the oven broke down\n" in message  # trimmed, on its own line
+    assert await cancel_record(bot, 1001) == ("system", "the oven broke down")
 
     again = await callback(bot, 1001, {"status": "cancelled", "reason": "second try"})
     assert again.status == 200
@@ -97,6 +106,7 @@ async def test_a_kitchen_system_cancels_an_order_stock_comes_back_and_the_custom
     await settle(bot)
     assert await units(bot, "kunafa") == 6  # not given back twice
     assert len(told(emulated, ALEX)) == 1
+    assert await cancel_record(bot, 1001) == ("system", "the oven broke down")  # the first
 
     reopen = await callback(bot, 1001, {"status": "new"})
     assert reopen.status == 409 and "cannot be reopened" in (await reopen.json())["error"]
@@ -114,6 +124,7 @@ async def test_an_order_that_is_ready_cannot_be_cancelled(
     await settle(bot)
     assert await units(bot, "kunafa") == 5 and await status_of(bot, 1001) == "ready"
     assert told(emulated, ALEX) == []
+    assert await cancel_record(bot, 1001) == (None, "")  # a refused cancel records nothing
 
 
 async def test_a_bad_reason_is_refused_before_anything_changes(
@@ -145,8 +156,9 @@ async def test_a_cancellation_that_fails_leaves_stock_order_and_customer_untouch
         on_outbox=lambda: None, inventory=Inventory(),
         catalog=lambda: bot.app[CATALOG_KEY].current)
     with pytest.raises(RuntimeError):
-        await service.change(1001, "cancelled")
+        await service.change(1001, "cancelled", "the oven broke", by="operator")
     assert await status_of(bot, 1001) == "new"
+    assert await cancel_record(bot, 1001) == (None, "")
     assert await units(bot, "kunafa") == 4
     async with state.sessions() as session:
         queued = (await session.exec(select(func.count()).select_from(OutboxItem).where(
@@ -220,10 +232,12 @@ async def test_the_display_cancels_a_ticket_and_lists_it_as_finished(
         assert (await cancelled.json())["stock_returned"] == [{"item": "kunafa", "units": 1}]
         name, view = await next_event(stream)  # every open screen hears of it at once
         assert (name, view["number"], view["status"]) == ("ticket", 1001, "cancelled")
+        assert view["cancel"] == {"by": "screen", "by_words": "kitchen screen", "reason": ""}
     finally:
         stream.close()
     listed = await (await kbot.get("/kitchen/tickets", headers=BEARER)).json()
     assert [(t["number"], t["status"]) for t in listed["tickets"]] == [(1001, "cancelled")]
+    assert await cancel_record(kbot, 1001) == ("screen", "")
     await settle(kbot)
     [message] = told(emulated, ALEX)
     assert "#1001" in message and "Reason" not in message
@@ -265,8 +279,13 @@ async def test_the_cli_cancels_beside_the_running_server(
         # The server's screens follow a change made by another process (through the outbox).
         name, view = await next_event(stream, timeout=15)
         assert (name, view["number"], view["status"]) == ("ticket", 1001, "cancelled")
+        # ... and show the cook who cancelled it and what the customer was told.
+        assert view["cancel"] == {"by": "operator", "by_words": "operator",
+                                  "reason": "we ran out of pastry"}
     finally:
         stream.close()
+    assert await cancel_record(kbot, 1001) == ("operator", "we ran out of pastry")
+    assert await cancel_record(kbot, 1002) == (None, "")  # the other order is untouched
     assert await units(kbot, "kunafa") == 5
     await settle(kbot)  # the server's dispatcher sends what the command queued
     [message] = told(emulated, ALEX)
@@ -286,3 +305,42 @@ async def test_the_cli_cancels_beside_the_running_server(
     code, out = await orderbot(display_settings, "cancel", "1002", "--reason", "x" * 400)
     assert code == 2 and "within 300" in out
     assert await status_of(kbot, 1002) == "ready" and await units(kbot, "kunafa") == 5
+
+
+# --- who cancelled and why, as the owner sees it ---
+
+@BOTH_DATABASES
+async def test_each_way_records_who_cancelled_and_why_for_the_owner(
+    kbot: Client, display_settings: Settings, emulated: EmulatorState
+) -> None:
+    """The screen, a kitchen system and an operator each record themselves with the reason the
+    customer read; the owner page and /metrics count the cancellations by who."""
+    for phone in (ALEX, SAM, KIM):
+        await order(kbot, emulated, phone, "a kunafa")
+    # A script on the display's API may give a reason too; the owner page must escape it.
+    assert (await kbot.post("/kitchen/orders/1001/status", headers=BEARER, json={
+        "status": "cancelled", "reason": "<b>oven</b> broke"})).status == 200
+    assert (await callback(kbot, 1002, {"status": "cancelled",
+                                        "reason": "out of dough"})).status == 200
+    code, out = await orderbot(display_settings, "cancel", "1003", "--reason", "Out of dough")
+    assert code == 0, out
+    assert await cancel_record(kbot, 1001) == ("screen", "<b>oven</b> broke")
+    assert await cancel_record(kbot, 1002) == ("system", "out of dough")
+    assert await cancel_record(kbot, 1003) == ("operator", "Out of dough")
+    async with kbot.app[APP_STATE].sessions() as session, session.begin():
+        # Cancelled before orderbot recorded who: counted, but not as anyone's.
+        session.add(OrderRow(number=999, customer="15550100009", source_wamid="wamid.older",
+                             lines="[]", total="5.00", currency="USD", status="cancelled"))
+
+    page = await kbot.get("/owner/report", headers=BEARER)
+    assert page.status == 200
+    body = await page.text()
+    assert ("Orders          0 confirmed, 4 cancelled (kitchen screen 1, kitchen system 1, "
+            "operator 1, not recorded 1)") in body
+    assert "Cancel reasons  out of dough ×2, &lt;b&gt;oven&lt;/b&gt; broke ×1" in body
+    assert "<b>oven" not in body
+
+    scraped = await scrape(kbot)
+    by_who = {labels[0][1]: value for (name, labels), value in scraped.items()
+              if name == "orderbot_placed_orders_cancelled"}
+    assert by_who == {"screen": 1, "system": 1, "operator": 1, "unknown": 1}

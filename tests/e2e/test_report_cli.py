@@ -97,7 +97,7 @@ async def test_the_owner_report_after_a_day_of_real_conversations(
     await tap(bot, emulated, CANCELLED, "Pickup")
     placed = await orders(bot)
     await bot.app[ORDER_STATUS_KEY].change(placed[CANCELLED].number or 0, "cancelled",
-                                           "we ran out")
+                                           "we ran out", by="screen")
 
     emulated.failures.append(FailureRule(code=131026, http_status=400, times=1, to=UNLUCKY,
                                          message="Message undeliverable", details=""))
@@ -116,7 +116,7 @@ async def test_the_owner_report_after_a_day_of_real_conversations(
     assert shown.returncode == 0, shown.stderr
     text = shown.stdout
     assert text.startswith(f"Sahara Grill — {day:%A} {day.day} {day:%B %Y} (America/New_York)")
-    assert "2 confirmed, 1 cancelled" in text
+    assert "2 confirmed, 1 cancelled (kitchen screen 1)\nCancel reasons  we ran out ×1\n" in text
     assert f"${revenue} (average order ${revenue / 2:.2f})" in text
     assert "1 pickup, 1 delivery" in text
     assert "1 of 2 orders (50%)" in text
@@ -130,7 +130,10 @@ async def test_the_owner_report_after_a_day_of_real_conversations(
                                       "--json")
     assert as_json.returncode == 0, as_json.stderr
     data = json.loads(as_json.stdout)
-    assert data["orders"] == {"confirmed": 2, "cancelled": 1, "pickup": 1, "delivery": 1}
+    assert data["orders"] == {
+        "confirmed": 2, "cancelled": 1, "pickup": 1, "delivery": 1,
+        "cancelled_by": {"screen": 1, "system": 0, "operator": 0, "unknown": 0},
+        "cancel_reasons": [{"reason": "we ran out", "orders": 1}]}
     assert Decimal(data["revenue"]) == revenue
     assert data["help"] == {"none": 1, "human": 1, "unknown": 0, "no_help_share": 0.5}
     assert data["failures"]["dead_letters"] == 1 and data["failures"]["messages_failed"] == 0

@@ -108,8 +108,9 @@ async def test_a_database_from_before_migrations_is_adopted_and_keeps_its_rows(
     empty_database: str,
 ) -> None:
     # status_event.biz_opaque_callback_data came with migration 0004, rate_bucket with 0005,
-    # after the baseline.
-    old = old_style_metadata({"outbox": {"correlation_id"}, "customer_order": {"assisted"},
+    # customer_order.cancelled_by and cancel_reason with 0006, after the baseline.
+    old = old_style_metadata({"outbox": {"correlation_id"},
+                              "customer_order": {"assisted", "cancelled_by", "cancel_reason"},
                               "status_event": {"biz_opaque_callback_data"}},
                              missing_tables={"stock_reservation", "rate_bucket"})
     engine = make_engine(empty_database)
@@ -134,6 +135,7 @@ async def test_a_database_from_before_migrations_is_adopted_and_keeps_its_rows(
             order = (await session.exec(select(OrderRow))).one()
             outbox = (await session.exec(select(OutboxItem))).one()
         assert (order.number, order.total, order.assisted) == (1001, "12.50", None)
+        assert (order.cancelled_by, order.cancel_reason) == (None, "")  # the existing row
         assert (outbox.key, outbox.correlation_id) == ("ticket:1001", None)
     finally:
         await engine.dispose()

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot import texts
+from bot.cancellation import REASON_LIMIT
 from bot.order_status import (
     FLOW,
-    REASON_LIMIT,
     TransitionError,
     cancelled_message,
     clean_reason,

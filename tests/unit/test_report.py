@@ -42,6 +42,11 @@ def order(number: int, at: datetime, total: str, *lines: SoldLine, status: str =
     return OrderFact(number, at, status, Decimal(total), currency, fulfillment, lines, assisted)
 
 
+def cancelled(number: int, hour: int, by: str | None, reason: str = "") -> OrderFact:
+    return OrderFact(number, local(hour), "cancelled", Decimal("5.00"), "USD", "pickup",
+                     (sold("pepsi", 1, "small", "5.00"),), False, by, reason)
+
+
 FIXTURE_DAY = [
     order(1001, local(12, 10), "15.00", sold("chicken-shawarma", 2, "regular", "15.00")),
     order(1002, local(19, 5), "18.00", sold("margherita", 1, "large", "13.00"),
@@ -141,7 +146,11 @@ def test_json_for_scripts_keeps_money_as_decimal_strings() -> None:
     data = json.loads(json.dumps(to_json(report_for())))
     assert data["from"] == data["to"] == "2026-11-27"
     assert data["timezone"] == "America/New_York" and data["currency"] == "USD"
-    assert data["orders"] == {"confirmed": 5, "cancelled": 1, "pickup": 4, "delivery": 1}
+    assert data["orders"] == {
+        "confirmed": 5, "cancelled": 1, "pickup": 4, "delivery": 1,
+        # The fixture's cancelled order is from before who cancelled was recorded.
+        "cancelled_by": {"screen": 0, "system": 0, "operator": 0, "unknown": 1},
+        "cancel_reasons": []}
     assert data["revenue"] == "44.00" and data["average_order"] == "11.00"
     assert data["help"] == {"none": 3, "human": 1, "unknown": 1, "no_help_share": 0.75}
     assert data["top_items"][0] == {"product": "pepsi", "name": "Pepsi", "quantity": 4,
@@ -173,3 +182,60 @@ def test_lines_read_as_the_processor_stores_them() -> None:
     report = build(Period.days_ending(DAY, 1, NEW_YORK),
                    [order(1, local(9), "21.00", SoldLine.from_json(old))], Activity(), catalog)
     assert report.top_items[0].revenue == Decimal("21.00")  # today's menu, options included
+
+
+# A day with cancellations from each side: the kitchen screen, a kitchen system (status
+# callback), an operator (`orderbot order cancel`), and one from before who was recorded.
+CANCELLATIONS = [
+    cancelled(2001, 11, "screen", "out of dough"),
+    cancelled(2002, 12, "operator", "closing early"),
+    cancelled(2003, 13, "screen", "Out of dough"),  # the same reason, typed differently
+    cancelled(2004, 14, "system", ""),  # no reason given: not a reason to list
+    cancelled(2005, 15, None),  # cancelled before orderbot recorded who
+    cancelled(2006, 16, "system", "fryer down"),
+    cancelled(2007, 17, "screen", "no driver"),  # a fourth reason: not in the top three
+    order(2008, local(18), "9.00", sold("margherita", 1, "small", "9.00")),
+]
+
+
+def cancellations_report() -> Report:
+    return build(Period.days_ending(DAY, 1, NEW_YORK), CANCELLATIONS, Activity(),
+                 small_catalog())
+
+
+def test_cancellations_are_broken_down_by_who_with_the_top_reasons() -> None:
+    report = cancellations_report()
+    assert (report.confirmed, report.cancelled) == (1, 7)
+    assert report.cancelled_by == (("screen", 3), ("system", 2), ("operator", 1),
+                                   ("unknown", 1))
+    # Most told first; ties keep the earlier order's reason first.
+    assert report.cancel_reasons == (("out of dough", 2), ("closing early", 1),
+                                     ("fryer down", 1))
+    assert report.revenue == Decimal("9.00")  # cancelled orders still bring in nothing
+
+
+def test_the_owner_reads_who_cancelled_and_why() -> None:
+    text = render_text(cancellations_report(), small_catalog())
+    assert ("Orders          1 confirmed, 7 cancelled (kitchen screen 3, kitchen system 2, "
+            "operator 1, not recorded 1)\n") in text
+    assert "Cancel reasons  out of dough ×2, closing early ×1, fryer down ×1\n" in text
+    assert "no driver" not in text
+
+
+def test_cancellations_from_before_it_was_recorded_are_not_broken_down() -> None:
+    text = render_text(report_for(), small_catalog())  # its one cancellation is older
+    assert "5 confirmed, 1 cancelled\n" in text
+    assert "not recorded" not in text and "Cancel reasons" not in text
+    only_unreasoned = build(Period.days_ending(DAY, 1, NEW_YORK),
+                            [cancelled(3001, 12, "operator")], Activity(), small_catalog())
+    text = render_text(only_unreasoned, small_catalog())
+    assert "0 confirmed, 1 cancelled (operator 1)\n" in text and "Cancel reasons" not in text
+
+
+def test_json_gives_scripts_who_cancelled_and_the_reasons() -> None:
+    data = json.loads(json.dumps(to_json(cancellations_report())))
+    assert data["orders"]["cancelled_by"] == {"screen": 3, "system": 2, "operator": 1,
+                                              "unknown": 1}
+    assert data["orders"]["cancel_reasons"] == [
+        {"reason": "out of dough", "orders": 2}, {"reason": "closing early", "orders": 1},
+        {"reason": "fryer down", "orders": 1}]
