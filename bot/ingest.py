@@ -268,7 +268,6 @@ class Ingest:
             outcomes.append(Stored(fresh, limited, duplicates))
         return outcomes, notified, confirmed
 
-
     async def _rate_plan(self, connection: AsyncConnection, senders: list[str]) -> Plan:
         """The rate limit's verdicts for the new messages' senders, in order, their buckets
         written in the batch's transaction (a failed batch spends nobody's tokens)."""
