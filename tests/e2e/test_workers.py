@@ -29,7 +29,7 @@ from adapters.db import OrderRow
 from adapters.kitchen_display import HUB_KEY, DisplayAdapter
 from adapters.whatsapp_emulator import EmulatorState
 from bench.ports import child_port
-from bot import fake_customer
+from bot import fake_customer, texts
 from bot.app import create_app
 from bot.config import Settings
 from bot.state import APP_STATE
@@ -53,6 +53,10 @@ pytestmark = pytest.mark.postgres
 
 BURST = ("1 falafel wrap", "2 fries", "a large pepsi", "make it 3")  # order matters: the last
 CUSTOMERS = [f"1555000{n:04d}" for n in range(6)]                  # one changes the pepsi
+# The per-sender rate limit, set low for the flood: 8 messages, then 1 a minute.
+RATE_BURST = 8
+FLOODER = "15550009999"
+FLOOD = RATE_BURST + 12
 
 
 @pytest.fixture
@@ -88,6 +92,7 @@ async def served(tmp_path: Path, database: str, emulator: TestServer,
         "WHATSAPP_API_BASE_URL": str(emulator.make_url("/v23.0")),
         "ORDERBOT_KITCHEN_WEBHOOK_URL": str(kitchen_server.make_url("/tickets")),
         "ORDERBOT_KITCHEN_WEBHOOK_SECRET": KITCHEN_SECRET,
+        "ORDERBOT_RATE_LIMIT_PER_MINUTE": "1", "ORDERBOT_RATE_LIMIT_BURST": str(RATE_BURST),
     }
     log_path = tmp_path / "serve.log"
     with log_path.open("wb") as log_file:
@@ -113,6 +118,7 @@ class Scrape:
     pid: int
     received: float  # messages this worker stored
     duplicates: float  # deliveries this worker dropped as already stored
+    limited: float  # messages over their sender's rate limit
 
 
 async def test_two_workers_share_the_work_survive_a_kill_and_stop_on_sigterm(
@@ -127,6 +133,11 @@ async def test_two_workers_share_the_work_survive_a_kill_and_stop_on_sigterm(
             await wait_for(_summary_shows(emulated, phone, "3 × Pepsi (Large)"), timeout=30)
         burst_summaries = [_last_summary(emulated, phone) for phone in CUSTOMERS]
         shared = await _workers(http, served.base)
+
+        # One number floods, spread over both workers: one bucket between them.
+        await _send_flood(http, served.base)
+        await wait_for(lambda: _polite_replies(emulated) > 0, timeout=30)
+        flooded = await _workers(http, served.base)
 
         # A worker killed outright is started again; meanwhile the other one serves alone.
         os.kill(first["2"].pid, signal.SIGKILL)
@@ -153,13 +164,20 @@ async def test_two_workers_share_the_work_survive_a_kill_and_stop_on_sigterm(
     # Each burst taken whole and in order: "make it 3", sent last, changed the pepsi.
     for summary in burst_summaries:
         assert "1 × Falafel Wrap" in summary and "2 × French Fries" in summary, summary
-    # Every message marked read exactly once: 4 texts, a tap and "pickup" per customer.
+    # Every message marked read exactly once: 4 texts, a tap and "pickup" per customer, and
+    # the flood's messages within the limit (those over it are never read).
     read = [receipt["message_id"] for receipt in emulated.reads]
-    assert len(read) == len(set(read)) == len(CUSTOMERS) * (len(BURST) + 2)
+    assert len(read) == len(set(read)) == len(CUSTOMERS) * (len(BURST) + 2) + RATE_BURST
     # One ticket per order, none doubled by the duplicate taps, the kill or the two workers.
     numbers = [ticket["order"]["number"] for ticket in kitchen.tickets]
     assert len(numbers) == len(set(numbers)) == len(CUSTOMERS), numbers
     assert kitchen.refused == 0
+    # The flood: both workers took some of it, and together they let through one burst's
+    # worth and told the number once, as one process would.
+    assert all(flooded[w].received > shared[w].received for w in ("1", "2")), flooded
+    assert sum(s.received - shared[w].received for w, s in flooded.items()) == FLOOD
+    assert sum(s.limited for s in flooded.values()) == FLOOD - RATE_BURST, flooded
+    assert _polite_replies(emulated) == 1
     # The killed worker is serving again, as a new process.
     assert after["2"].pid == restarted.pid != first["2"].pid
     # SIGTERM: every worker stopped gracefully, promptly, and none outlives the supervisor.
@@ -270,6 +288,19 @@ async def _send_bursts(http: aiohttp.ClientSession, base: str) -> None:
     await asyncio.gather(*sends)
 
 
+async def _send_flood(http: aiohttp.ClientSession, base: str) -> None:
+    now = int(time.time())
+    await asyncio.gather(*(
+        _post(http, base, _body(FLOODER, fake_customer.text_message(FLOODER, f"hi {n}", now)))
+        for n in range(FLOOD)))
+
+
+def _polite_replies(emulated: EmulatorState) -> int:
+    polite = texts.text("rate_limited")
+    return sum(entry["payload"].get("text", {}).get("body") == polite
+               for entry in emulated.messages_to(FLOODER))
+
+
 async def _confirm_all(http: aiohttp.ClientSession, base: str, emulated: EmulatorState
                        ) -> None:
     for phone in CUSTOMERS:
@@ -292,7 +323,7 @@ async def _scrape(http: aiohttp.ClientSession, base: str) -> Scrape:
     async with http.get(f"{base}/metrics") as response:
         text = await response.text()
     info: dict[str, str] = {}
-    received = duplicates = 0.0
+    received = duplicates = limited = 0.0
     for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name == "orderbot_worker_info":
@@ -301,7 +332,9 @@ async def _scrape(http: aiohttp.ClientSession, base: str) -> Scrape:
                 received += sample.value
             elif sample.name == "orderbot_duplicates_dropped_total":
                 duplicates += sample.value
-    return Scrape(info["worker"], int(info["pid"]), received, duplicates)
+            elif sample.name == "orderbot_messages_rate_limited_total":
+                limited += sample.value
+    return Scrape(info["worker"], int(info["pid"]), received, duplicates, limited)
 
 
 async def _workers(http: aiohttp.ClientSession, base: str) -> dict[str, Scrape]:
