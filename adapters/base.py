@@ -22,6 +22,9 @@ factory)` before the settings are loaded (they refuse names nobody registered). 
 the name in ORDERBOT_ADAPTERS and may route categories to it (bot.routing). A factory reads
 its own settings from `context.settings`; the context also offers the shared HTTP session
 (only once the app runs), the database sessions, the clock and the aiohttp app (to add routes).
+
+A kind of adapter a shop may configure several of is named `<kind>:<name>` ("printer:bar",
+one per ORDERBOT_PRINTERS entry): NAMED_FACTORIES builds it from the context and the name.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 if TYPE_CHECKING:
     import aiohttp
@@ -57,12 +60,19 @@ class AdapterContext:
 
 
 AdapterFactory = Callable[[AdapterContext], TicketAdapter]
+NamedAdapterFactory = Callable[[AdapterContext, str], TicketAdapter]
 
 FACTORIES: dict[str, str | AdapterFactory] = {
     "http": "adapters.ticket_http:build_adapter",
     "printer": "adapters.printer:build_adapter",
     "spool": "adapters.spool:build_adapter",
     "display": "adapters.kitchen_display:build_adapter",
+}
+
+
+# "<kind>:<name>" adapters; the settings check that the name is defined (bot.config).
+NAMED_FACTORIES: dict[str, str | NamedAdapterFactory] = {
+    "printer": "adapters.printer:build_named_adapter",
 }
 
 
@@ -78,16 +88,23 @@ def build_adapters(names: Sequence[str], context: AdapterContext) -> list[Ticket
     """The configured adapters, in order; an unknown name raises KeyError naming the choices."""
     adapters = []
     for name in names:
-        if name not in FACTORIES:
+        kind, colon, instance = name.partition(":")
+        if colon and kind in NAMED_FACTORIES:
+            adapters.append(_factory(NAMED_FACTORIES[kind])(context, instance))
+        elif name in FACTORIES:
+            adapters.append(_factory(FACTORIES[name])(context))
+        else:
             raise KeyError(f"unknown ticket adapter {name!r}; known: "
                            f"{', '.join(known_adapters())}")
-        adapters.append(_factory(FACTORIES[name])(context))
     return adapters
 
 
-def _factory(factory: str | AdapterFactory) -> AdapterFactory:
+_Factory = TypeVar("_Factory", AdapterFactory, NamedAdapterFactory)
+
+
+def _factory(factory: str | _Factory) -> _Factory:
     if not isinstance(factory, str):
         return factory
     module, _, function = factory.partition(":")
-    built: AdapterFactory = getattr(importlib.import_module(module), function)
+    built: _Factory = getattr(importlib.import_module(module), function)
     return built

@@ -9,6 +9,9 @@ printers accept; they do not answer, so a delivery counts as done once the bytes
 
 A printer that is off, unplugged or busy refuses or times out: that is retryable, and the
 dispatcher prints the ticket when it is back, in order of confirmation.
+
+`printer` is the one printer of ORDERBOT_PRINTER_HOST; `printer:<name>` each printer of
+ORDERBOT_PRINTERS (bot.named_printers), an adapter of its own with its own lane.
 """
 
 from __future__ import annotations
@@ -56,10 +59,9 @@ def to_code_page(text: str) -> bytes:
 
 
 class NetworkPrinter:
-    name = "printer"
-
     def __init__(self, host: str, port: int = 9100, width: int = 42,
-                 timeout: float = CONNECT_TIMEOUT) -> None:
+                 timeout: float = CONNECT_TIMEOUT, name: str = "printer") -> None:
+        self.name = name  # the outbox kind and lane: "printer", or "printer:bar"
         self._host = host
         self._port = port
         self._width = width
@@ -103,3 +105,14 @@ def build_adapter(context: AdapterContext) -> NetworkPrinter:
     settings = context.settings
     return NetworkPrinter(settings.printer_host or "", settings.printer_port,
                           settings.printer_width)
+
+
+def build_named_adapter(context: AdapterContext, name: str) -> NetworkPrinter:
+    """The printer `name` of ORDERBOT_PRINTERS, as the adapter `printer:<name>`."""
+    settings = context.settings
+    printers = {printer.name: printer for printer in settings.named_printers()}
+    if name not in printers:  # the settings refuse this at start-up; a clear error all the same
+        raise KeyError(f"no printer {name!r} in ORDERBOT_PRINTERS")
+    printer = printers[name]
+    return NetworkPrinter(printer.host, printer.port, printer.width or settings.printer_width,
+                          name=printer.adapter)

@@ -27,6 +27,13 @@ from pydantic_settings import (
 )
 
 from adapters.base import FACTORIES, known_adapters
+from bot.named_printers import (
+    PRINTER_PREFIX,
+    NamedPrinter,
+    PrintersError,
+    parse_printers,
+    undefined_printers,
+)
 from bot.proxy import parse_trusted_proxies
 from bot.routing import RoutesError, Routing, parse_adapter_names
 
@@ -218,6 +225,11 @@ class Settings(_OrderbotSources):
         default=42, ge=20, le=80,
         validation_alias=AliasChoices("ORDERBOT_PRINTER_WIDTH", "printer_width"),
     )
+    # More printers, each its own adapter printer:<name> (bot.named_printers):
+    # "kitchen = 192.168.1.50; bar = 192.168.1.51:9100/32". Each one is always used.
+    printers: str | None = Field(
+        default=None, validation_alias=AliasChoices("ORDERBOT_PRINTERS", "printers"),
+    )
     spool_dir: Path | None = Field(  # a folder of ticket files (adapters.spool)
         default=None, validation_alias=AliasChoices("ORDERBOT_SPOOL_DIR", "spool_dir"),
     )
@@ -257,25 +269,49 @@ class Settings(_OrderbotSources):
         parse_trusted_proxies(text)  # refused at start, naming the entry, not at the first request
         return text
 
+    @field_validator("printers")
+    @classmethod
+    def _printer_entries(cls, text: str | None) -> str | None:
+        try:
+            parse_printers(text)  # refused at start, naming each bad entry
+        except PrintersError as error:
+            raise ValueError(str(error)) from None
+        return text
+
     @model_validator(mode="after")
     def _adapters_and_routes_fit(self) -> Settings:
         try:
-            unknown = [name for name in self.ticket_adapters() if name not in FACTORIES]
+            adapters = self.ticket_adapters()
+            named = [printer.adapter for printer in self.named_printers()]
+            undefined = [name for name in adapters
+                         if name.startswith(PRINTER_PREFIX) and name not in named]
+            if undefined:
+                raise ValueError(f"ORDERBOT_ADAPTERS: {undefined_printers(undefined, named)}")
+            unknown = [name for name in adapters if name not in FACTORIES and name not in named]
             if unknown:
                 raise ValueError(f"ORDERBOT_ADAPTERS: unknown adapter {', '.join(unknown)}; "
-                                 f"choose from {', '.join(known_adapters())}")
+                                 f"choose from {', '.join([*known_adapters(), *named])}")
             self.ticket_routing()
         except RoutesError as error:
             raise ValueError(f"ORDERBOT_ADAPTERS / ORDERBOT_ROUTES: {error}") from None
         return self
 
     def ticket_adapters(self) -> tuple[str, ...]:
-        """The configured ticket adapters, in order (see `adapters`)."""
+        """The configured ticket adapters, in order (see `adapters`), then every named printer
+        not listed: an owner who defines a printer expects it to print."""
         if self.adapters and self.adapters.strip():
-            return parse_adapter_names(self.adapters)
-        # What each setting switched on before ORDERBOT_ADAPTERS existed.
-        return tuple(name for name, on in (("http", self.kitchen_webhook_url),
-                                           ("display", self.secret("kitchen_display_token"))) if on)
+            listed = parse_adapter_names(self.adapters)
+        else:
+            # What each setting switched on before ORDERBOT_ADAPTERS existed.
+            listed = tuple(name for name, on in (
+                ("http", self.kitchen_webhook_url),
+                ("display", self.secret("kitchen_display_token"))) if on)
+        printers = tuple(printer.adapter for printer in self.named_printers())
+        return listed + tuple(name for name in printers if name not in listed)
+
+    def named_printers(self) -> tuple[NamedPrinter, ...]:
+        """ORDERBOT_PRINTERS, in the order written (checked when the settings load)."""
+        return parse_printers(self.printers)
 
     def ticket_routing(self) -> Routing:
         return Routing.parse(self.ticket_adapters(), self.routes)

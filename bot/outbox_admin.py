@@ -74,7 +74,7 @@ def _when(moment: datetime | None) -> str:
 def describe(row: OutboxItem) -> str:
     """One line per row: what, where to, state, attempts, and why it failed."""
     error = f"  last error: {row.last_error}" if row.last_error else ""
-    return (f"#{row.id:<6} {row.state:<8} {row.kind:<9} {row.lane:<28} "
+    return (f"#{row.id:<6} {row.state:<8} {row.kind:<15} {row.lane:<28} "
             f"attempts {row.attempts:<2} created {_when(row.created_at)}{error}")
 
 

@@ -12,6 +12,7 @@ every adapter is mentioned, to all of them: a line is never dropped.
 
 Each adapter receives one ticket per order holding only its lines, in the order's line order,
 with `part` saying how much of the order it carries; an adapter with no lines gets no ticket.
+Named printers (bot.named_printers) are adapters like any other: "Drinks = printer:bar".
 """
 
 from __future__ import annotations
@@ -21,8 +22,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.named_printers import PRINTER_PREFIX, undefined_printers
+
 ANY_CATEGORY = "*"
-ADAPTER_NAME = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")  # fits the outbox's kind column
+# A word, or "<kind>:<name>" for one of several adapters of a kind ("printer:bar").
+ADAPTER_NAME = re.compile(r"^[a-z][a-z0-9_-]*(:[a-z][a-z0-9_-]*)?$")
+MAX_ADAPTER_NAME = 32  # the outbox's kind column
 
 
 class RoutesError(ValueError):
@@ -33,12 +38,13 @@ def parse_adapter_names(text: str) -> tuple[str, ...]:
     """'http, printer' -> ('http', 'printer'): lower-cased, in order, each once."""
     names: list[str] = []
     for raw in text.split(","):
-        name = raw.strip().lower()
+        name = re.sub(r"\s*:\s*", ":", raw.strip().lower())  # "printer : bar" is printer:bar
         if not name:
             continue
-        if not ADAPTER_NAME.match(name):
+        if not ADAPTER_NAME.match(name) or len(name) > MAX_ADAPTER_NAME:
             raise RoutesError(f"{raw.strip()!r} is not an adapter name: use letters, digits, "
-                              "'-' or '_', starting with a letter (e.g. http, printer, spool)")
+                              "'-' or '_', starting with a letter (e.g. http, printer, spool, "
+                              "or printer:bar for a printer in ORDERBOT_PRINTERS)")
         if name not in names:
             names.append(name)
     return tuple(names)
@@ -67,6 +73,11 @@ class Routing:
             if not names:
                 raise RoutesError(f"route {rule.strip()!r} names no adapter after '='")
             unknown = [name for name in names if name not in adapters]
+            printers = [name for name in unknown if name.startswith(PRINTER_PREFIX)]
+            if printers:
+                defined = [name for name in adapters if name.startswith(PRINTER_PREFIX)]
+                raise RoutesError(f"route {rule.strip()!r} sends to "
+                                  f"{undefined_printers(printers, defined)}")
             if unknown:
                 raise RoutesError(
                     f"route {rule.strip()!r} sends to {', '.join(unknown)}, which is not in "

@@ -167,3 +167,25 @@ async def test_the_registry_builds_both_from_settings(
 
 def _no_http() -> Any:
     raise AssertionError("printer and spool do not use HTTP")
+
+
+async def test_the_registry_builds_each_named_printer_with_its_own_address_and_width(
+    tmp_path: Path, printer: RecordingPrinter
+) -> None:
+    bar = await RecordingPrinter().start()
+    settings = Settings(printers=f"kitchen=127.0.0.1:{printer.port}; bar=127.0.0.1:{bar.port}/32",
+                        printer_width=48, database_url=f"sqlite:///{tmp_path / 'db.sqlite'}")
+    engine = make_engine(settings.database_url)
+    context = AdapterContext(settings, _no_http, session_factory(engine), Clock(),
+                             web.Application())
+    try:
+        adapters = build_adapters(settings.ticket_adapters(), context)
+        assert [adapter.name for adapter in adapters] == ["printer:kitchen", "printer:bar"]
+        for adapter in adapters:
+            await adapter.deliver(ticket(), f"order-1001:{adapter.name}")
+        await until(lambda: len(printer.jobs) == 1 and len(bar.jobs) == 1)
+        assert printer.texts()[0].splitlines()[0] == "=" * 48  # ORDERBOT_PRINTER_WIDTH
+        assert bar.texts()[0].splitlines()[0] == "=" * 32  # its own "/32"
+    finally:
+        await bar.stop()
+        await engine.dispose()
