@@ -1,18 +1,16 @@
 """The per-sender rate limit's buckets (bot.rate_limit) in the database, so every server
 process sharing it counts a sender's messages against one bucket.
 
-bot.ingest calls these inside its batch transaction, after the batch's INSERT:
+bot.ingest calls `hold` then `write` inside its batch transaction, after the batch's INSERT:
 - SQLite: that INSERT took the database's write lock, which no other process can take until
   the commit, so reading and writing the buckets cannot race.
-- PostgreSQL: `lock` takes a transaction-scoped advisory lock per sender (in one order, so
-  two batches cannot deadlock), in a key space of its own (the two-number form; the customer
-  lock of adapters.customer_lock uses the one-number form), so a batch never waits for a
-  customer's message being processed.
+- PostgreSQL: `hold` upserts a placeholder row per sender (in one order, so two batches cannot
+  deadlock) with a no-op update: that locks each sender's row until the commit, waiting for a
+  batch of another process that holds it, and returns its latest committed values in the same
+  round trip. A row the upsert inserted is a new sender (a full bucket); `write` overwrites it.
 """
-
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Collection, Mapping
 from typing import Any
 
@@ -24,34 +22,29 @@ from adapters.db import RateBucket
 from bot.rate_limit import Bucket
 
 _TABLE = RateBucket.__table__  # type: ignore[attr-defined]
-# pg_advisory_xact_lock(int, int): the first number names what is locked ("rate" in ASCII).
-_LOCK_SPACE = int.from_bytes(b"rate", "big")
-_LOCK = text("SELECT count(pg_advisory_xact_lock(:space, key)) FROM unnest(:keys) AS key"
-             ).bindparams(bindparam("keys", type_=postgresql.ARRAY(postgresql.INTEGER)))
 _COLUMNS = (_TABLE.c.customer, _TABLE.c.tokens, _TABLE.c.refreshed_at, _TABLE.c.notified)
 _READ_ONE = select(*_COLUMNS).where(_TABLE.c.customer == bindparam("customer"))
 # An "expanding" IN is rendered anew for each call: only for batches with several senders.
 _READ_MANY = select(*_COLUMNS).where(_TABLE.c.customer.in_(bindparam("customers",
                                                                     expanding=True)))
+# xmax = 0: the row was inserted by this statement (no earlier version), i.e. a new sender.
+_HOLD = text(
+    "INSERT INTO rate_bucket (customer, tokens, refreshed_at, notified)"
+    " SELECT customer, 0, 0, false FROM unnest(:customers) AS customer ORDER BY customer"
+    " ON CONFLICT (customer) DO UPDATE SET customer = excluded.customer"
+    " RETURNING customer, tokens, refreshed_at, notified, xmax = 0 AS inserted"
+).bindparams(bindparam("customers", type_=postgresql.ARRAY(postgresql.VARCHAR)))
 
 
-def lock_key(customer: str) -> int:
-    """The same signed 32-bit number for a customer in every process."""
-    digest = hashlib.blake2b(customer.encode("utf-8", "surrogatepass"), digest_size=4).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-async def lock(connection: AsyncConnection, customers: Collection[str]) -> None:
-    """Hold these senders' buckets until the transaction ends (PostgreSQL; see above)."""
-    if customers and connection.dialect.name == "postgresql":
-        keys = sorted({lock_key(customer) for customer in customers})
-        await connection.execute(_LOCK, {"space": _LOCK_SPACE, "keys": keys})
-
-
-async def read(connection: AsyncConnection, customers: Collection[str]) -> dict[str, Bucket]:
-    """The stored buckets of these senders (a sender without one has a full bucket)."""
+async def hold(connection: AsyncConnection, customers: Collection[str]) -> dict[str, Bucket]:
+    """The stored buckets of these senders (a sender without one has a full bucket), held
+    until the transaction ends (see above)."""
     if not customers:
         return {}
+    if connection.dialect.name == "postgresql":
+        result = await connection.execute(_HOLD, {"customers": sorted(customers)})
+        return {customer: Bucket(tokens, at, notified)
+                for customer, tokens, at, notified, inserted in result if not inserted}
     if len(customers) == 1:
         [customer] = customers
         result = await connection.execute(_READ_ONE, {"customer": customer})

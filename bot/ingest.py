@@ -275,8 +275,7 @@ class Ingest:
         if not senders or not self._limiter.enabled:
             return self._limiter.plan(senders, now, {})
         distinct = set(senders)
-        await rate_buckets.lock(connection, distinct)
-        plan = self._limiter.plan(senders, now, await rate_buckets.read(connection, distinct))
+        plan = self._limiter.plan(senders, now, await rate_buckets.hold(connection, distinct))
         await rate_buckets.write(connection, plan.buckets)
         if now - self._pruned_at >= PRUNE_EVERY_SECONDS:
             self._pruned_at = now

@@ -4,6 +4,7 @@ with signed payloads and the Cloud API emulator."""
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
@@ -190,3 +191,28 @@ async def settle_all(*apps: Client) -> None:
     for _ in range(2):  # one app's rows may wake the other's work
         for app in apps:
             await settle(app)
+
+
+@BOTH_DATABASES
+async def test_many_senders_flooding_two_processes_at_once_are_each_counted_once(
+    aiohttp_client: ClientFactory, settings: Settings, emulated: EmulatorState,
+) -> None:
+    """Batches of both processes hold overlapping senders' buckets at the same moment, in
+    whatever order the deliveries came: none waits forever or fails, and every sender gets
+    exactly one bucket's worth."""
+    clock = ManualClock(datetime.now(UTC))
+    limited = settings.model_copy(update={"rate_limit_per_minute": 1, "rate_limit_burst": 2})
+    apps = [await aiohttp_client(create_app(limited, clock=clock)) for _ in range(2)]
+    senders = [f"155500{n:05d}" for n in range(12)]
+    bodies = [(phone, body_for(phone, f"{n} large pepperoni", clock))
+              for n in range(3) for phone in senders]
+    random.Random(6).shuffle(bodies)
+    answers = await asyncio.gather(*(post(apps[n % 2], body)
+                                     for n, (_, body) in enumerate(bodies)))
+    assert {status for status, _ in answers} == {200}
+    await settle_all(*apps)
+    for phone in senders:
+        assert await count(apps[0], InboundMessage, customer=phone, state="limited") == 1
+    assert await count(apps[0], RateBucket) == len(senders)
+    polite = texts.text("rate_limited")
+    assert [bodies_to(emulated, phone).count(polite) for phone in senders] == [1] * len(senders)
